@@ -1,0 +1,20 @@
+"""The MicroK8s values the chapter documents.
+
+One source of truth: the pages print these through macros, and the local test cluster
+(tests/cluster/local) is configured with the very same values, so what readers see on
+MicroK8s is what the doctest checks.
+"""
+
+from typing import Final
+
+KUBERNETES_VERSION: Final = "v1.37.2"
+KUBECTL: Final = "microk8s kubectl"
+CLUSTER_DOMAIN: Final = "cluster.local"
+POD_CIDR: Final = "10.1.0.0/16"
+SERVICE_CIDR: Final = "10.152.183.0/24"
+KUBERNETES_SERVICE_IP: Final = "10.152.183.1"
+DNS_SERVICE_IP: Final = "10.152.183.10"
+COREDNS_DEPLOYMENT: Final = "coredns"
+COREDNS_SERVICE: Final = "kube-dns"
+COREDNS_LABEL: Final = "k8s-app=kube-dns"
+NODE_PORT_RANGE: Final = "30000-32767"

@@ -1,0 +1,137 @@
+"""Sessions for building the site and running every test.
+
+`nox -s serve` serves the site; `nox -s verify` runs every test, including the doctest on
+the local cluster. Each stream of work owns one `_run_*` helper below, so that `verify`
+and the single-purpose sessions run exactly the same steps.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["verify"]
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    deps: list[str] = []
+    for group in groups:
+        deps += nox.project.dependency_groups(PYPROJECT, group)
+    session.install(*dict.fromkeys(deps))
+
+
+def _apt(session: nox.Session, *packages: str) -> None:
+    """Install Debian packages that are missing (as root, like CI); never touches others."""
+    missing = [
+        p
+        for p in packages
+        if subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True
+        ).stdout
+        != "install ok installed"
+    ]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        session.error(f"Paquets Debian manquants : {' '.join(missing)} (apt-get install en root).")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=env)
+
+
+# --- steps (one owner each) -------------------------------------------------------------
+
+
+def _run_lint(session: nox.Session) -> None:
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+def _run_docs_build(session: nox.Session) -> None:
+    session.run("mkdocs", "build", "--strict")
+
+
+def _run_unit(session: nox.Session) -> None:
+    session.run("pytest", "tests/unit", *session.posargs)
+
+
+def _run_translations(session: nox.Session) -> None:
+    """Translators' report (issue: translators)."""
+
+
+def _run_cluster(session: nox.Session, *args: str) -> None:
+    session.run("python", "-m", "tests.cluster", *args)
+
+
+def _run_doctest(session: nox.Session, *args: str) -> None:
+    session.run("python", "-m", "pytest", "-p", "tests.doctest.plugin", *args)
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, on every Python file."""
+    _install(session, "lint")
+    _run_lint(session)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Strict build of the site (every locale)."""
+    _install(session, "docs")
+    _run_docs_build(session)
+
+
+@nox.session
+def serve(session: nox.Session) -> None:
+    """Build and serve the site on http://127.0.0.1:8000 with live reload."""
+    _install(session, "docs")
+    session.run("mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit tests and site checks (no cluster needed)."""
+    _install(session, "test")
+    _run_unit(session)
+
+
+@nox.session
+def translations(session: nox.Session) -> None:
+    """What each locale is missing, what is outdated, and parity problems."""
+    _install(session, "docs")
+    _run_translations(session)
+
+
+@nox.session
+def cluster(session: nox.Session) -> None:
+    """The local cluster: `nox -s cluster -- up|down|status|bench`."""
+    _install(session, "test")
+    _run_cluster(session, *(session.posargs or ["status"]))
+
+
+@nox.session
+def doctest(session: nox.Session) -> None:
+    """Run every example of the rendered pages against a cluster."""
+    _install(session, "test")
+    _run_doctest(session, *session.posargs)
+
+
+@nox.session
+def verify(session: nox.Session) -> None:
+    """Every test: lint, unit and site tests, translations, then the local cluster and the doctest."""
+    _install(session, "test", "lint")
+    _run_lint(session)
+    _run_unit(session)
+    _run_docs_build(session)
+    _run_translations(session)
