@@ -55,8 +55,24 @@ def _run_lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
+def _vendor_assets(session: nox.Session) -> None:
+    # Mermaid is served by the site itself: installed from npm (pinned), never committed.
+    session.run("python", "tools/vendor_assets.py")
+
+
+# Material prints a long notice about MkDocs 2 on every build; the build log stays readable.
+_MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
+
+
 def _run_docs_build(session: nox.Session) -> None:
-    session.run("mkdocs", "build", "--strict")
+    _vendor_assets(session)
+    session.run("mkdocs", "build", "--strict", env=_MKDOCS_ENV)
+
+
+def _run_site(session: nox.Session) -> None:
+    """Checks of the built site/: static HTML, bad input, and Debian's Chromium (browser)."""
+    _apt(session, "chromium")
+    session.run("pytest", "tests/site", *session.posargs)
 
 
 def _run_unit(session: nox.Session) -> None:
@@ -96,7 +112,10 @@ def docs(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     """Build and serve the site on http://127.0.0.1:8000 with live reload."""
     _install(session, "docs")
-    session.run("mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", *session.posargs)
+    _vendor_assets(session)
+    session.run(
+        "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", *session.posargs, env=_MKDOCS_ENV
+    )
 
 
 @nox.session
@@ -104,6 +123,8 @@ def tests(session: nox.Session) -> None:
     """Unit tests and site checks (no cluster needed)."""
     _install(session, "test")
     _run_unit(session)
+    _run_docs_build(session)
+    _run_site(session)
 
 
 @nox.session
@@ -134,4 +155,5 @@ def verify(session: nox.Session) -> None:
     _run_lint(session)
     _run_unit(session)
     _run_docs_build(session)
+    _run_site(session)
     _run_translations(session)
