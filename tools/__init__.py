@@ -1,0 +1,1 @@
+"""Project tools that are not tests: translators' tooling lives in tools.i18n."""

@@ -1,0 +1,131 @@
+"""Write things for translators: a new locale (`add-locale`) and the source commit (`stamp`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from tools.i18n import frontmatter
+from tools.i18n.gitrepo import Repo
+from tools.i18n.locales import I18nError, Project
+from tools.i18n.report import SOURCE_COMMIT_KEY
+from tools.i18n.strings import BANNER_KEYS, default_banners, language_name
+
+CODE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})?$")
+# The glossary page, relative to the docs folders; its stub is what a new locale starts with.
+GLOSSARY_PAGE = "traduction/glossaire.md"
+
+
+def _material_languages() -> set[str]:
+    """Languages Material for MkDocs ships interface strings for (theme.language values)."""
+    import material
+
+    folder = Path(material.__file__).parent / "templates" / "partials" / "languages"
+    return {p.stem for p in folder.glob("*.html")}
+
+
+def _yaml_str(value: str) -> str:
+    # JSON strings are valid YAML scalars and escape everything that needs it.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def locale_config(code: str, source_config: str = "mkdocs.yml") -> str:
+    """The text of `mkdocs.<code>.yml`."""
+    banners, translated = default_banners(code)
+    todo = "" if translated else "  # TODO: translate"
+    lines = [
+        f"# {language_name(code)} edition of the site: everything comes from {source_config}"
+        " (the French",
+        "# source) except what is set here. Paths are relative to this file, as in"
+        f" {source_config}.",
+        f"# Scaffolded by `nox -s add-locale -- {code}`; see the translators' guide"
+        f" (docs/{code}/{GLOSSARY_PAGE.split('/')[0]}/).",
+        f"INHERIT: {source_config}",
+        f"docs_dir: docs/{code}",
+        "# Under the source's site_dir: build the French site first, its clean wipes site/.",
+        f"site_dir: site/{code}",
+        "theme:",
+        f"  language: {code}",
+        "extra:",
+        "  i18n:",
+        f"    name: {_yaml_str(language_name(code))}",
+        "    # Banners shown on pages not translated yet, or whose French source changed since.",
+        *(f"    {key}: {_yaml_str(banners[key])}{todo}" for key in BANNER_KEYS),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def add_locale(project: Project, code: str) -> list[Path]:
+    """Create the config, folder and glossary stub of locale `code`; return what was written."""
+    if not CODE_RE.match(code):
+        raise I18nError(f"{code!r} is not a language code (examples: de, pt-BR)")
+    if code == project.source.code:
+        raise I18nError(f"{code!r} is the source language ({project.source.config_file.name})")
+    config = project.root / f"mkdocs.{code}.yml"
+    docs = project.root / "docs" / code
+    for existing in (config, docs):
+        if existing.exists():
+            raise I18nError(f"{existing}: already exists; locale {code!r} is set up")
+    if code not in _material_languages():
+        raise I18nError(
+            f"{code!r}: Material for MkDocs has no interface strings for this language"
+            " (templates/partials/languages/); pick one of its codes"
+        )
+    source_glossary = project.source.docs_dir / GLOSSARY_PAGE
+    stub = _glossary_stub(project, source_glossary, code)
+    config.write_text(locale_config(code), encoding="utf-8")
+    target = docs / GLOSSARY_PAGE
+    target.parent.mkdir(parents=True)
+    target.write_text(stub, encoding="utf-8")
+    return [config, target]
+
+
+def _glossary_stub(project: Project, source: Path, code: str) -> str:
+    """The French glossary with its source commit, for the new locale to fill in."""
+    if not source.is_file():
+        raise I18nError(f"{source}: the glossary page to start the locale from is missing")
+    repo = Repo(project.root)
+    rel = source.relative_to(project.root).as_posix()
+    commit = repo.last_commit(rel)
+    if commit is None or repo.is_modified(rel):
+        raise I18nError(f"{rel}: commit it first (a translation records the commit it starts from)")
+    text = source.read_text(encoding="utf-8")
+    note = (
+        f"<!-- TODO({code}): translate this page into {language_name(code)} and add a"
+        " column for it to the tables. -->\n"
+    )
+    stamped = frontmatter.set_key(text, SOURCE_COMMIT_KEY, commit)
+    meta = frontmatter.parse(stamped, rel)
+    lines = stamped.splitlines(keepends=True)
+    return "".join([*lines[: meta.body_start], note, *lines[meta.body_start :]])
+
+
+def stamp(project: Project, paths: Iterable[Path]) -> list[str]:
+    """Record in each translated page the newest commit of its source; return what was set."""
+    repo = Repo(project.root)
+    done = []
+    for path in paths:
+        path = path.resolve()
+        locale = next(
+            (loc for loc in project.translations if path.is_relative_to(loc.docs_dir)), None
+        )
+        if locale is None or path.suffix != ".md":
+            raise I18nError(f"{path}: not a page of a translation's docs folder")
+        source = project.source.docs_dir / path.relative_to(locale.docs_dir)
+        rel = source.relative_to(project.root).as_posix()
+        if not source.is_file():
+            raise I18nError(f"{path}: its source page {rel} does not exist")
+        commit = repo.last_commit(rel)
+        if commit is None or repo.is_modified(rel):
+            raise I18nError(
+                f"{rel}: has uncommitted changes; commit the source first, so that the"
+                " translation can record the commit whose text it translates"
+            )
+        path.write_text(
+            frontmatter.set_key(path.read_text(encoding="utf-8"), SOURCE_COMMIT_KEY, commit),
+            encoding="utf-8",
+        )
+        done.append(f"{path.relative_to(project.root).as_posix()}: {SOURCE_COMMIT_KEY} {commit}")
+    return done
