@@ -224,14 +224,13 @@ def _last_line(items: Sequence[Item]) -> int:
 def anchor_items(
     text: str, body_start: int, toc_ids: Callable[[str], list[tuple[str, str]]]
 ) -> list[Item]:
-    """Heading anchors as items; `toc_ids` renders the body and returns (id, title) pairs.
+    """Heading anchors as items; `toc_ids` renders the whole page, returning (id, title) pairs.
 
     Lines are matched to ATX headings in order when their numbers agree (headings inside
-    snippets or admonitions can make them differ; the line is then the page's first).
+    snippets or admonitions can make them differ; the line is then the body's first).
     """
+    anchors = toc_ids(text)
     lines = text.splitlines()
-    body = "\n".join(lines[body_start:])
-    anchors = toc_ids(body)
     heading_lines = []
     in_fence = ""
     for number, line in enumerate(lines[body_start:], start=body_start + 1):

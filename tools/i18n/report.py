@@ -58,26 +58,25 @@ class _Checker:
     def __init__(self, project: Project, repo: Repo) -> None:
         self.project = project
         self.repo = repo
-        self._renderers: dict[Path, Callable[[str], list[tuple[str, str]]]] = {}
+        self._renderers: dict[Path, Callable[[str, str], list[tuple[str, str]]]] = {}
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.project.root).as_posix()
 
-    def renderer(self, locale: Locale) -> Callable[[str], list[tuple[str, str]]]:
+    def renderer(self, locale: Locale) -> Callable[[str, str], list[tuple[str, str]]]:
         if locale.config_file not in self._renderers:
             self._renderers[locale.config_file] = toc_renderer(locale.config_file)
         return self._renderers[locale.config_file]
 
-    def items(self, text: str, name: str, locale: Locale) -> list[parity.Item]:
+    def items(self, text: str, name: str, locale: Locale, page: str) -> list[parity.Item]:
         meta = frontmatter.parse(text, name)
         found = parity.extract(text, meta.body_start)
         macros = meta.data.get("render_macros")
         if macros is not None:
             found.insert(0, parity.Item("front matter", f"render_macros: {macros}", 1))
+        render = self.renderer(locale)
         try:
-            anchors = parity.anchor_items(text, meta.body_start, self.renderer(locale))
-        except I18nError:
-            raise
+            anchors = parity.anchor_items(text, meta.body_start, lambda t: render(t, page))
         except Exception as exc:  # a Markdown extension failing, e.g. a missing snippet
             raise I18nError(f"{name}: cannot render the page to find its anchors: {exc}") from exc
         return found + anchors
@@ -120,8 +119,10 @@ class _Checker:
             return
         if old_source != source.read_text(encoding="utf-8"):
             report.outdated.append(Outdated(page, commit, self.repo.diff(commit, self.rel(source))))
-        source_items = self.items(old_source, f"{source_name}@{commit[:12]}", self.project.source)
-        for problem in parity.compare(source_items, self.items(text, name, locale)):
+        source_items = self.items(
+            old_source, f"{source_name}@{commit[:12]}", self.project.source, page
+        )
+        for problem in parity.compare(source_items, self.items(text, name, locale, page)):
             where = f" (source line {problem.source_line})" if problem.source_line else ""
             report.parity.append(f"{name}:{problem.line}: {problem.message}{where}")
 

@@ -6,12 +6,15 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from tools.i18n import frontmatter
 from tools.i18n.gitrepo import Repo
-from tools.i18n.locales import I18nError, Project
+from tools.i18n.locales import I18nError, Project, read_config
 from tools.i18n.report import SOURCE_COMMIT_KEY
-from tools.i18n.strings import BANNER_KEYS, default_banners, language_name
+from tools.i18n.strings import BANNER_KEYS, default_banners, language_name, palette_name
 
 CODE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})?$")
 # The glossary page, relative to the docs folders; its stub is what a new locale starts with.
@@ -31,10 +34,51 @@ def _yaml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def locale_config(code: str, source_config: str = "mkdocs.yml") -> str:
-    """The text of `mkdocs.<code>.yml`."""
+def _search_languages() -> set[str]:
+    """Languages Material's search can stem (its lunr.<code> files), English built in."""
+    import material
+
+    folder = Path(material.__file__).parent / "templates/assets/javascripts/lunr/min"
+    return {"en", *(p.name.split(".")[1] for p in folder.glob("lunr.*.min.js"))}
+
+
+def _palette(source: dict[str, Any], code: str) -> list[str]:
+    """theme.palette with toggle names in language `code` (a list: INHERIT replaces it whole)."""
+    palette = (source.get("theme") or {}).get("palette")
+    if not isinstance(palette, list):
+        return []
+    missing = False
+    for entry in palette:
+        toggle = entry.get("toggle") if isinstance(entry, dict) else None
+        if isinstance(toggle, dict) and isinstance(toggle.get("name"), str):
+            name = palette_name(toggle["name"], code)
+            missing = missing or name is None
+            toggle["name"] = name or toggle["name"]
+    dumped = yaml.safe_dump(palette, allow_unicode=True, sort_keys=False, width=100)
+    head = ["  # TODO: translate the toggle names."] if missing else []
+    return [*head, "  palette:", *(f"    {line}" for line in dumped.splitlines())]
+
+
+def locale_config(code: str, source: dict[str, Any], source_config: str = "mkdocs.yml") -> str:
+    """The text of `mkdocs.<code>.yml`; `source` is the source config (for texts to translate)."""
     banners, translated = default_banners(code)
     todo = "" if translated else "  # TODO: translate"
+    texts = [
+        f"{key}: {_yaml_str(str(source[key]).strip())}  # TODO: translate"
+        for key in ("site_name", "site_description", "copyright")
+        if source.get(key)
+    ]
+    search = (source.get("plugins") or {}) if isinstance(source.get("plugins"), dict) else {}
+    lang = code.split("-")[0]
+    plugins = ["plugins:"] if {"search", "macros"} & set(search) else []
+    if "search" in search:
+        plugins += ["  search:", f"    lang: {lang if lang in _search_languages() else 'en'}"]
+    if "macros" in search:
+        plugins += [
+            "  macros:",
+            "    # The source's macros, with section_link seeing the pages served from the source.",
+            "    module_name: tools/i18n/locale_macros",
+        ]
     lines = [
         f"# {language_name(code)} edition of the site: everything comes from {source_config}"
         " (the French",
@@ -43,11 +87,20 @@ def locale_config(code: str, source_config: str = "mkdocs.yml") -> str:
         f"# Scaffolded by `nox -s add-locale -- {code}`; see the translators' guide"
         f" (docs/{code}/{GLOSSARY_PAGE.split('/')[0]}/).",
         f"INHERIT: {source_config}",
+        "",
+        *texts,
         f"docs_dir: docs/{code}",
         "# Under the source's site_dir: build the French site first, its clean wipes site/.",
         f"site_dir: site/{code}",
+        "",
         "theme:",
         f"  language: {code}",
+        *_palette(source, code),
+        "",
+        *plugins,
+        "# Abbreviation tooltips stay French until you translate snippets/abbreviations.md into",
+        f"# snippets/abbreviations.{code}.md and append that instead (see mkdocs.en.yml).",
+        "",
         "extra:",
         "  i18n:",
         f"    name: {_yaml_str(language_name(code))}",
@@ -75,7 +128,9 @@ def add_locale(project: Project, code: str) -> list[Path]:
         )
     source_glossary = project.source.docs_dir / GLOSSARY_PAGE
     stub = _glossary_stub(project, source_glossary, code)
-    config.write_text(locale_config(code), encoding="utf-8")
+    config.write_text(
+        locale_config(code, read_config(project.source.config_file)), encoding="utf-8"
+    )
     target = docs / GLOSSARY_PAGE
     target.parent.mkdir(parents=True)
     target.write_text(stub, encoding="utf-8")

@@ -97,3 +97,32 @@ def default_banners(code: str) -> tuple[dict[str, str], bool]:
         if key in BANNERS:
             return dict(BANNERS[key]), True
     return dict(BANNERS[FALLBACK_LANGUAGE]), False
+
+
+# The French source's theme toggle names (mkdocs.yml theme.palette), per language.
+PALETTE_NAMES: Final[dict[str, dict[str, str]]] = {
+    "Passer au thème clair": {
+        "en": "Switch to light mode",
+        "de": "Zum hellen Modus wechseln",
+        "es": "Cambiar al modo claro",
+        "it": "Passa alla modalità chiara",
+    },
+    "Passer au thème sombre": {
+        "en": "Switch to dark mode",
+        "de": "Zum dunklen Modus wechseln",
+        "es": "Cambiar al modo oscuro",
+        "it": "Passa alla modalità scura",
+    },
+    "Suivre le thème du système": {
+        "en": "Follow the system theme",
+        "de": "Dem Systemdesign folgen",
+        "es": "Seguir el tema del sistema",
+        "it": "Segui il tema di sistema",
+    },
+}
+
+
+def palette_name(french: str, code: str) -> str | None:
+    """A toggle name in language `code`, or None when it must be translated by hand."""
+    names = PALETTE_NAMES.get(french, {})
+    return names.get(code) or names.get(code.split("-")[0])

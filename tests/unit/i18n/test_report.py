@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -195,3 +196,36 @@ def test_config_with_wrong_language_is_named(
     code, out = run(site, capsys)
     assert code == 2
     assert "mkdocs.en.yml: theme.language is 'de' but the file name says 'en'" in out
+
+
+def test_anchors_are_computed_after_macros(site: Site, replace: Replace) -> None:
+    # A heading can be a macro call (section_link): its anchor is the rendered title's.
+    replace(
+        site.root / "mkdocs.yml",
+        "plugins:\n",
+        "plugins:\n  macros:\n    render_by_default: false\n",
+    )
+    source, page = site.root / "docs/fr/07/page.md", site.root / "docs/en/07/page.md"
+    echo = 'echo "# pas un commentaire" ${#tableau[@]}\n'  # Jinja would read `{#` as a comment
+    replace(source, echo, "")
+    replace(page, echo, "")
+    replace(source, "render_macros: false", "render_macros: true")
+    replace(source, "## Les Pods", '## {{ "Les " ~ "Pods" }}')
+    site.commit("macro heading")
+    replace(page, "render_macros: false", "render_macros: true")
+    head = git(site.root, "rev-parse", "HEAD")
+    page.write_text(re.sub(r"source_commit: \w+", f"source_commit: {head}", page.read_text()))
+    assert report_for(site).parity == []
+    replace(page, "## Pods { #les-pods }", '## {{ "Pods" }}')
+    (problem,) = report_for(site).parity
+    assert "anchor `#pods` differs from the source's anchor `#les-pods`" in problem
+
+
+def test_macro_error_is_named(site: Site, replace: Replace) -> None:
+    replace(site.root / "mkdocs.yml", "plugins:\n", "plugins:\n  macros: {}\n")
+    # Rendered by Jinja, the page's `${#tableau[@]}` opens a comment that never ends.
+    replace(site.root / "docs/en/07/page.md", "render_macros: false", "render_macros: true")
+    (error,) = report_for(site).errors
+    assert error.startswith("docs/en/07/page.md: ")
+    assert "cannot render the page to find its anchors" in error
+    assert "Missing end of comment tag" in error

@@ -109,6 +109,7 @@ def test_add_locale_builds_at_once_and_reports_clean(
 
     for config in ("mkdocs.yml", "mkdocs.en.yml", "mkdocs.de.yml"):
         mkdocs_build(hooked.root, config)
+    assert '"lang":["de"]' in (hooked.root / "site/de/search/search_index.json").read_text()
     german = (hooked.root / "site/de/07/page/index.html").read_text("utf-8")
     assert '<html lang="de"' in german
     assert "Diese Seite ist noch nicht ins Deutsche übersetzt" in german
