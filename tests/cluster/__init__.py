@@ -1,0 +1,1 @@
+"""Cluster providers, the local cluster and its tests."""

@@ -1,0 +1,216 @@
+"""`down`: stop what the journal says was started, undo what it says was created.
+
+Works from the state directory alone, whatever point `up` reached: each step tolerates a
+resource that never came to exist. Order matters:
+
+1. the kubelet first (it would restart containers), then the other node and control-plane
+   clients, then containerd;
+2. the containers: every process in the kubelet's cgroup tree (only pods live there), then
+   the containerd shims, whose PIDs containerd wrote under the state directory;
+3. the control plane's storage (apiserver, etcd) and the registry;
+4. mounts under the state directory, then the journal backwards (links, routes, chains,
+   sysctls, directories), then kube-proxy's and portmap's chains, the cgroups, the state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.cluster.local import cgroups, mounts, network, settings, state, supervisor
+from tests.cluster.local.components import CGROUP_ROOT
+from tests.cluster.local.settings import Layout
+
+# Stop order: clients of containerd and of the apiserver first, storage last.
+STOP_ORDER = (
+    "kubelet",
+    "kube-proxy",
+    "kube-scheduler",
+    "kube-controller-manager",
+    "containerd",
+    "kube-apiserver",
+    "etcd",
+    "registry",
+)
+SHIM_SOCKET_DIR = Path("/run/containerd/s")
+
+
+def _stop_components(layout: Layout, names: tuple[str, ...], report: Callable[[str], None]) -> None:
+    by_name = {r.name: r for r in supervisor.records(layout)}
+    for name in names:
+        record = by_name.get(name)
+        if record and supervisor.stop(record):
+            report(f"stopped {name} (pid {record.pid})")
+
+
+def _task_dirs(layout: Layout) -> list[Path]:
+    """containerd's per-task bundle directories (they hold shim.pid and init.pid)."""
+    root = layout.containerd_state / "io.containerd.runtime.v2.task"
+    return sorted(p for p in root.glob("*/*") if p.is_dir()) if root.is_dir() else []
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _shim_exe(layout: Layout) -> str | None:
+    for record in supervisor.records(layout):
+        if record.name == "containerd":
+            return str(Path(record.exe).with_name("containerd-shim-runc-v2"))
+    return None
+
+
+def _stop_containers(layout: Layout, report: Callable[[str], None]) -> None:
+    """Kill the pods' processes (by cgroup), then the shims containerd recorded."""
+    killed = cgroups.kill_all(CGROUP_ROOT)
+    if killed:
+        report(f"killed {killed} container processes")
+    shim_exe = _shim_exe(layout)
+    shims = []
+    for task in _task_dirs(layout):
+        pid = _read_pid(task / "shim.pid")
+        if pid is None:
+            continue
+        try:
+            exe = os.readlink(f"/proc/{pid}/exe").removesuffix(" (deleted)")
+        except OSError:
+            continue
+        # Only a shim started from our containerd's binary directory is ours to stop.
+        if shim_exe is not None and exe == shim_exe:
+            shims.append(pid)
+    for pid in shims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}/exe").exists() for pid in shims) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if shims:
+        report(f"killed {len(shims)} containerd shims")
+    # A killed shim leaves its socket; its name is the hash of containerd's address,
+    # namespace and task id (containerd's shim.SocketAddress).
+    for task in _task_dirs(layout):
+        namespace, task_id = task.parent.name, task.name
+        key = os.path.join(str(layout.containerd_socket), namespace, task_id)
+        socket = SHIM_SOCKET_DIR / hashlib.sha256(key.encode()).hexdigest()
+        with contextlib.suppress(FileNotFoundError):
+            socket.unlink()
+
+
+def _remove_pod_log_links(layout: Layout) -> None:
+    """The kubelet's /var/log/containers links that point into our pod logs."""
+    directory = Path("/var/log/containers")
+    if not directory.is_dir():
+        return
+    for link in directory.iterdir():
+        with contextlib.suppress(OSError):
+            if link.is_symlink() and os.readlink(link).startswith(str(layout.pod_logs)):
+                link.unlink()
+
+
+def _remove_cni_results() -> None:
+    """libcni caches each attachment's result under /var/lib/cni/results, named after the
+    network; the pods were never deleted through CNI, so their entries are removed here."""
+    directory = Path("/var/lib/cni/results")
+    if directory.is_dir():
+        for path in directory.glob(f"{settings.CNI_NETWORK}-*"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _undo(entry: state.Entry, report: Callable[[str], None]) -> None:
+    data = entry.data
+    if entry.kind == "rule":
+        network.delete_rule(data["table"], data["chain"], data["rule"])
+    elif entry.kind == "chain":
+        network.delete_chain(data["table"], data["name"])
+    elif entry.kind == "route":
+        network.delete_route(data["route"])
+    elif entry.kind == "link":
+        network.delete_links_on(data["name"])
+        network.delete_link(data["name"])
+    elif entry.kind == "sysctl":
+        network.restore_sysctl(data["key"], data["previous"])
+    elif entry.kind == "chain-prefixes":
+        removed = network.delete_chains_with_prefix(tuple(data["prefixes"]))
+        if removed:
+            report(f"deleted {len(removed)} iptables chains ({', '.join(data['prefixes'])}*)")
+    elif entry.kind == "cgroup":
+        remaining = cgroups.remove(data["name"])
+        if remaining:
+            raise RuntimeError(f"cgroups still busy: {', '.join(map(str, remaining[:3]))}")
+    elif entry.kind == "dir":
+        # A directory `up` created outside the state directory: removed if empty.
+        with contextlib.suppress(OSError):
+            for parent in [Path(data["path"]), *map(Path, data.get("parents", []))]:
+                parent.rmdir()
+
+
+def down(layout: Layout, report: Callable[[str], None] = print) -> list[str]:
+    """Tear the cluster down; returns the problems met (empty when everything is gone)."""
+    problems: list[str] = []
+    if not layout.root.exists():
+        return problems
+    _stop_components(layout, STOP_ORDER[:5], report)
+    _stop_containers(layout, report)
+    _stop_components(layout, STOP_ORDER[5:], report)
+    # Anything recorded but not in STOP_ORDER (a component added later) goes too.
+    _stop_components(layout, tuple(r.name for r in supervisor.records(layout)), report)
+    left = mounts.unmount_all(layout.root)
+    if left:
+        problems.append(f"mounts that would not come off: {', '.join(left[:5])}")
+    _remove_pod_log_links(layout)
+    _remove_cni_results()
+    try:
+        journal = state.entries(layout)
+    except state.StateError as exc:
+        problems.append(str(exc))
+        journal = []
+    for entry in reversed(journal):
+        try:
+            _undo(entry, report)
+        except Exception as exc:  # keep going: every other resource must still be removed
+            problems.append(f"{entry.kind} {entry.data}: {exc}")
+    if mounts.under(layout.root):
+        problems.append(f"{layout.root} kept: mounts remain below it")
+    else:
+        shutil.rmtree(layout.root, ignore_errors=True)
+        if layout.root.exists():
+            problems.append(f"{layout.root} could not be removed")
+        with contextlib.suppress(OSError):
+            layout.root.parent.rmdir()  # /var/lib/reseau-k8s, if nothing else is there
+    return problems
+
+
+def leftovers(layout: Layout, node_ip: str) -> list[str]:
+    """What of a cluster remains on the host (what the teardown test asserts is nothing)."""
+    found = []
+    for record in supervisor.records(layout):
+        if supervisor.is_same_process(record):
+            found.append(f"process {record.name} ({record.pid})")
+    if cgroups.processes(CGROUP_ROOT):
+        found.append("processes in the cgroup " + CGROUP_ROOT)
+    found += [f"mount {p}" for p in mounts.under(layout.root)]
+    for link in (settings.NODE_LINK, settings.BRIDGE):
+        if network.link_exists(link):
+            found.append(f"link {link}")
+    for table in ("filter", "nat", "mangle"):
+        for chain in network.chains(table):
+            if chain.startswith(("KUBE-", "CNI-", settings.GUARD_CHAIN)):
+                found.append(f"iptables chain {table}/{chain}")
+    routes = network.run(["ip", "-4", "route", "show", "table", "all"]).stdout
+    for line in routes.splitlines():
+        if settings.SERVICE_CIDR in line or node_ip in line:
+            found.append(f"route {line.strip()}")
+    if layout.root.exists():
+        found.append(f"state directory {layout.root}")
+    found += [f"cgroup {p}" for p in cgroups.paths(CGROUP_ROOT) if p.exists()]
+    return found
