@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
         "add-locale", help="scaffold a locale: config, folder, banner strings, glossary stub"
     )
     add.add_argument("code", help="language code, as Material for MkDocs names it (de, pt-BR…)")
+    anchors = commands.add_parser(
+        "anchors", help="the heading anchors of a page, to keep them in its translation"
+    )
+    anchors.add_argument("page", type=Path, help="a page, e.g. docs/fr/07-…/index.md")
     stamp = commands.add_parser(
         "stamp", help="record in translated pages the commit of their source (after updating)"
     )
@@ -59,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"Next: `nox -s docs` builds site/{args.code}/ (every page served from the"
                 f" French source until translated); `nox -s translations` lists the work."
             )
+            return 0
+        if args.command == "anchors":
+            for anchor, title in report.page_anchors(project, args.page):
+                print(f"{{ #{anchor} }}  {title}")
             return 0
         for line in scaffold.stamp(project, args.pages):
             print(line)

@@ -122,7 +122,8 @@ class _Checker:
         source_items = self.items(
             old_source, f"{source_name}@{commit[:12]}", self.project.source, page
         )
-        for problem in parity.compare(source_items, self.items(text, name, locale, page)):
+        problems = parity.compare(source_items, self.items(text, name, locale, page))
+        for problem in sorted(problems, key=lambda p: p.line):
             where = f" (source line {problem.source_line})" if problem.source_line else ""
             report.parity.append(f"{name}:{problem.line}: {problem.message}{where}")
 
@@ -139,6 +140,20 @@ class _Checker:
                 report.errors.append(str(exc))
         report.translated = sum(1 for page in translated if page in set(source_pages))
         return report
+
+
+def page_anchors(project: Project, path: Path) -> list[tuple[str, str]]:
+    """(id, title) of each heading of the page at `path`, rendered as its locale renders it."""
+    path = path.resolve()
+    for locale in project.locales:
+        if path.is_relative_to(locale.docs_dir):
+            page = path.relative_to(locale.docs_dir).as_posix()
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise I18nError(f"{path}: cannot read: {exc.strerror}") from None
+            return toc_renderer(locale.config_file)(text, page)
+    raise I18nError(f"{path}: not in the docs folder of any locale")
 
 
 def build(project: Project, codes: list[str] | None = None) -> list[LocaleReport]:
