@@ -67,6 +67,10 @@ _MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
 def _run_docs_build(session: nox.Session) -> None:
     _vendor_assets(session)
     session.run("mkdocs", "build", "--strict", env=_MKDOCS_ENV)
+    # Then every translation (mkdocs.<code>.yml → site/<code>/), after the French site whose
+    # clean would wipe them.
+    for config in sorted(ROOT.glob("mkdocs.*.yml")):
+        session.run("mkdocs", "build", "--strict", "-f", config.name, env=_MKDOCS_ENV)
 
 
 def _run_site(session: nox.Session) -> None:
@@ -80,7 +84,8 @@ def _run_unit(session: nox.Session) -> None:
 
 
 def _run_translations(session: nox.Session) -> None:
-    """Translators' report (issue: translators)."""
+    """Translators' report: missing, outdated (with the diff), parity; fails on parity."""
+    session.run("python", "-m", "tools.i18n", "report", *session.posargs, env=_MKDOCS_ENV)
 
 
 def _run_cluster(session: nox.Session, *args: str) -> None:
@@ -132,6 +137,15 @@ def translations(session: nox.Session) -> None:
     """What each locale is missing, what is outdated, and parity problems."""
     _install(session, "docs")
     _run_translations(session)
+
+
+@nox.session(name="add-locale")
+def add_locale(session: nox.Session) -> None:
+    """Scaffold a language: `nox -s add-locale -- de` (config, folder, banners, glossary)."""
+    if len(session.posargs) != 1:
+        session.error("Usage : nox -s add-locale -- <code>   (par exemple : de)")
+    _install(session, "docs")
+    session.run("python", "-m", "tools.i18n", "add-locale", *session.posargs)
 
 
 @nox.session

@@ -93,9 +93,10 @@ def build_tree(tmp_path: Path) -> BuildTree:
             vendor = tmp_path / "overrides" / "assets" / "vendor"
             vendor.mkdir(parents=True, exist_ok=True)
             (vendor / "mermaid.min.js").write_text("/* stand-in for the tests */\n")
-        macros_link = tmp_path / "macros"
-        if not macros_link.exists():
-            macros_link.symlink_to(ROOT / "macros", target_is_directory=True)
+        for package in ("macros", "tools"):  # tools: the i18n hook listed in mkdocs.yml
+            link = tmp_path / package
+            if not link.exists():
+                link.symlink_to(ROOT / package, target_is_directory=True)
         (tmp_path / "mkdocs.yml").write_text(
             f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: docs\nsite_dir: site\n{extra_config}",
             encoding="utf-8",
