@@ -4,10 +4,10 @@ microk8s kubectl get pods -o wide
 # Voir les Services
 microk8s kubectl get svc
 
-# Tester le DNS
+# Tester le DNS (nom complet du Service kubernetes : valable depuis tout namespace)
 microk8s kubectl run test --image=busybox --restart=Never -- sleep 3600
 microk8s kubectl wait --for=condition=Ready pod/test --timeout=90s
-microk8s kubectl exec test -- nslookup kubernetes
+microk8s kubectl exec test -- nslookup kubernetes.default.svc.cluster.local
 
 # Voir les logs CoreDNS
 microk8s kubectl logs -n kube-system -l k8s-app=kube-dns
