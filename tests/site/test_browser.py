@@ -91,6 +91,14 @@ def page(browser_context: object, site_url: str) -> Iterator[tuple[object, Watch
     )
     tab.on("pageerror", lambda error: watch.errors.append(str(error)))
     tab.on("requestfailed", lambda request: watch.errors.append(f"échec : {request.url}"))
+    tab.on(
+        "response",
+        lambda response: (
+            watch.errors.append(f"HTTP {response.status} : {response.url}")
+            if response.status >= 400
+            else None
+        ),
+    )
     try:
         yield tab, watch
     finally:
