@@ -1,0 +1,214 @@
+"""MkDocs hook: a discreet "verified" note on each page the doctest report covers.
+
+Reads `reports/doctest.json` (written by `nox -s doctest`) and, under the page title, says
+how many of the page's examples ran successfully on which Kubernetes version and when:
+"12 exemples sur 12 vérifiés sur Kubernetes v1.37.2, le 26/11/2026".
+
+Never a claim the report does not support:
+- no report, an unknown schema, or a page the report does not cover: no note;
+- the page, a snippet it includes or (for macro pages) the macros changed since the run
+  (sha256 recorded in the report): no note;
+- examples failed: the note says so instead; a page that failed otherwise (leaks, syntax
+  errors) or ran no example: no note;
+- a translated page gets the note of its French source only when its command blocks are
+  the same as the source's (the report verified those commands, not others).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+REPORT = Path("reports") / "doctest.json"
+SCHEMA = "reseau-k8s/doctest-report"
+SCHEMA_VERSION = 1
+SOURCE_LOCALE = "fr"
+
+_report: dict[str, Any] | None = None
+_root: Path = Path()
+
+TEXTS = {
+    "fr": {
+        "ok": "{passed} {examples} sur {total} {verified} sur Kubernetes {version}, le {date}",
+        "skipped": " ({skipped} non {run} sur le cluster de test)",
+        "failed": "Attention : lors de la dernière vérification (Kubernetes {version}, le {date}), "
+        "{failed} {examples} sur {total} {failed_word}.",
+        "title": "Exemples exécutés sur un vrai cluster par le doctest du projet",
+    },
+    "en": {
+        "ok": "{passed} of {total} {examples} verified on Kubernetes {version} on {date}",
+        "skipped": " ({skipped} not run on the test cluster)",
+        "failed": "Warning: at the last check (Kubernetes {version}, {date}), "
+        "{failed} of {total} {examples} failed.",
+        "title": "Examples run on a real cluster by the project's doctest",
+    },
+}
+
+
+def _plural_fr(n: int, one: str, many: str) -> str:
+    return one if n <= 1 else many
+
+
+def format_note(page: dict[str, Any], locale: str) -> tuple[str, str] | None:
+    """(kind, text) of the note for one report page entry, or None."""
+    texts = TEXTS.get(locale)
+    counts = page.get("counts") or {}
+    total, passed = int(counts.get("examples", 0)), int(counts.get("passed", 0))
+    failed, skipped = int(counts.get("failed", 0)), int(counts.get("skipped", 0))
+    version = str(page.get("server_version") or "")
+    if texts is None or not total or not version:
+        return None
+    try:
+        day = datetime.datetime.fromisoformat(str(page["date"])).date()
+    except (KeyError, ValueError):
+        return None
+    date = day.strftime("%d/%m/%Y") if locale == "fr" else day.isoformat()
+    if failed:
+        text = texts["failed"].format(
+            version=version,
+            date=date,
+            failed=failed,
+            total=total,
+            examples=_plural_fr(failed, "exemple", "exemples") if locale == "fr" else "examples",
+            failed_word=_plural_fr(failed, "a échoué", "ont échoué"),
+        )
+        return "failed", text
+    if page.get("result") != "passed" or not passed:
+        return None
+    text = texts["ok"].format(
+        passed=passed,
+        total=total,
+        version=version,
+        date=date,
+        examples=_plural_fr(passed, "exemple", "exemples")
+        if locale == "fr"
+        else ("example" if total == 1 else "examples"),
+        verified=_plural_fr(passed, "vérifié", "vérifiés"),
+    )
+    if skipped:
+        text += texts["skipped"].format(
+            skipped=skipped, run=_plural_fr(skipped, "exécuté", "exécutés")
+        )
+    return "ok", text
+
+
+def inputs_unchanged(page: dict[str, Any], root: Path) -> bool:
+    inputs = page.get("inputs") or {}
+    if not inputs:
+        return False
+    for rel, digest in inputs.items():
+        try:
+            if hashlib.sha256((root / rel).read_bytes()).hexdigest() != digest:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*\{?[ \t]*\.?(?P<lang>[\w-]*)")
+_RUN = {"bash", "sh", "shell", "console", "shell-session"}
+
+
+def command_blocks(text: str) -> list[str]:
+    """The bodies of the blocks the doctest runs, as written (for translation parity)."""
+    blocks: list[str] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        fence, indent = m.group("fence"), m.group("indent")
+        j = i + 1
+        while j < len(lines) and not (
+            lines[j].strip().startswith(fence) and set(lines[j].strip()) == {fence[0]}
+        ):
+            j += 1
+        if m.group("lang").lower() in _RUN:
+            body = [
+                ln[len(indent) :] if ln.startswith(indent) else ln.strip()
+                for ln in lines[i + 1 : j]
+            ]
+            blocks.append("\n".join(body))
+        i = j + 1
+    return blocks
+
+
+def note_for(
+    source: Path, locale: str, report: dict[str, Any] | None, root: Path
+) -> tuple[str, str] | None:
+    """The note for the page whose source file is `source`, or None."""
+    if (
+        not report
+        or report.get("schema") != SCHEMA
+        or report.get("schema_version") != SCHEMA_VERSION
+    ):
+        return None
+    try:
+        rel = source.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    parts = rel.parts
+    if len(parts) < 3 or parts[0] != "docs":
+        return None
+    fr_rel = Path("docs", SOURCE_LOCALE, *parts[2:])
+    page = (report.get("pages") or {}).get(str(fr_rel))
+    if not page or not inputs_unchanged(page, root):
+        return None
+    if parts[1] != SOURCE_LOCALE:
+        try:
+            same = command_blocks(source.read_text(encoding="utf-8")) == command_blocks(
+                (root / fr_rel).read_text(encoding="utf-8")
+            )
+        except OSError:
+            return None
+        if not same:
+            return None
+    return format_note(page, locale)
+
+
+def render(kind: str, text: str, locale: str) -> str:
+    title = TEXTS.get(locale, TEXTS["en"])["title"]
+    mark = "✓ " if kind == "ok" else "⚠ "
+    return (
+        f'<p class="doctest-note doctest-note--{kind}" title="{html.escape(title)}">'
+        f"<small>{mark}{html.escape(text)}</small></p>"
+    )
+
+
+# -- MkDocs events -------------------------------------------------------------------------
+
+
+def on_config(config: Any) -> Any:
+    global _report, _root
+    _root = Path(config.config_file_path).resolve().parent
+    _report = None
+    path = _root / REPORT
+    if path.is_file():
+        try:
+            _report = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            _report = None
+    return config
+
+
+def on_page_content(html_text: str, page: Any, config: Any, **_: Any) -> str:
+    source = getattr(page.file, "abs_src_path", None)
+    if not source:
+        return html_text
+    locale = str(config.theme.get("language") or SOURCE_LOCALE)
+    note = note_for(Path(source), locale, _report, _root)
+    if note is None:
+        return html_text
+    block = render(*note, locale)
+    head = html_text.find("</h1>")
+    if head == -1:
+        return block + "\n" + html_text
+    head += len("</h1>")
+    return html_text[:head] + "\n" + block + html_text[head:]
