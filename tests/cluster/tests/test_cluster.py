@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.cluster.local import settings
-from tests.cluster.tests.conftest import Kube, pod
+from tests.cluster.tests.kube import Kube, pod
 
 pytestmark = pytest.mark.cluster
 

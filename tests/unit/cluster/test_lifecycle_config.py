@@ -1,0 +1,156 @@
+"""Component flags and configuration files: the host's facts, safety and MicroK8s values."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cluster.local import addons, components, pki, settings
+from tests.cluster.local.settings import Layout
+
+NODE_IP = "10.152.182.1"
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> components.Context:
+    layout = Layout(tmp_path / "state")
+    return components.Context(
+        layout=layout,
+        pki=pki.load(layout.pki, NODE_IP),
+        node_ip=NODE_IP,
+        bin_dir=Path("/cache/bin"),
+        cni_dir=Path("/cache/cni"),
+        runc=Path("/usr/sbin/runc"),
+        pause_image="registry.k8s.io/pause:3.10.2",
+    )
+
+
+def _flags(argv: list[str]) -> dict[str, str]:
+    return dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--"))
+
+
+def test_etcd_listens_on_loopback_with_client_certificates(ctx: components.Context) -> None:
+    flags = _flags(components.etcd_argv(ctx))
+    for key in ("listen-client-urls", "listen-peer-urls", "advertise-client-urls"):
+        assert flags[key].startswith("https://127.0.0.1:"), key
+    assert flags["client-cert-auth"] == "true"
+    assert flags["peer-client-cert-auth"] == "true"
+
+
+def test_apiserver_security_flags(ctx: components.Context) -> None:
+    flags = _flags(components.apiserver_argv(ctx))
+    assert flags["bind-address"] == NODE_IP
+    assert flags["anonymous-auth"] == "false"
+    assert flags["authorization-mode"] == "Node,RBAC"
+    assert flags["service-cluster-ip-range"] == settings.SERVICE_CIDR == "10.152.183.0/24"
+    assert flags["etcd-servers"] == "https://127.0.0.1:2379"
+    assert flags["kubelet-certificate-authority"].endswith("ca.crt")
+    assert flags["service-account-signing-key-file"].endswith("sa.key")
+
+
+def test_controller_manager_allocates_the_node_pod_range(ctx: components.Context) -> None:
+    flags = _flags(components.controller_manager_argv(ctx))
+    assert flags["allocate-node-cidrs"] == "true"
+    assert flags["cluster-cidr"] == "10.1.0.0/16"
+    assert flags["node-cidr-mask-size"] == "24"
+    assert flags["bind-address"] == "127.0.0.1"
+    assert settings.NODE_POD_CIDR == "10.1.0.0/24"
+
+
+def test_kubelet_config_for_this_host(ctx: components.Context) -> None:
+    config = components.kubelet_config(ctx)
+    assert config["failCgroupV1"] is False
+    assert config["cgroupDriver"] == "cgroupfs"
+    assert config["failSwapOn"] is False
+    assert config["authentication"]["anonymous"]["enabled"] is False
+    assert config["authentication"]["webhook"]["enabled"] is True
+    assert config["authorization"]["mode"] == "Webhook"
+    assert config["readOnlyPort"] == 0
+    assert config["address"] == NODE_IP
+    assert config["clusterDNS"] == ["10.152.183.10"]
+    assert config["clusterDomain"] == "cluster.local"
+    assert config["containerRuntimeEndpoint"] == f"unix://{ctx.layout.containerd_socket}"
+    assert config["oomScoreAdj"] == 0  # no CAP_SYS_RESOURCE on this host
+
+
+def test_kube_proxy_leaves_sysctls_alone(ctx: components.Context) -> None:
+    config = components.kube_proxy_config(ctx)
+    assert config["mode"] == "iptables"
+    assert config["conntrack"]["maxPerCore"] == 0
+    assert config["conntrack"]["tcpEstablishedTimeout"] == "0s"
+    assert config["nodePortAddresses"] == [f"{NODE_IP}/32"]
+    assert config["iptables"]["localhostNodePorts"] is False
+    assert config["clusterCIDR"] == settings.POD_CIDR
+
+
+def test_cni_bridge_without_masquerade(ctx: components.Context) -> None:
+    config = components.cni_config(ctx)
+    bridge = config["plugins"][0]
+    assert bridge["type"] == "bridge"
+    assert bridge["ipMasq"] is False
+    assert bridge["hairpinMode"] is True
+    ranges = bridge["ipam"]["ranges"]
+    assert ranges == [[{"subnet": "10.1.0.0/24", "gateway": "10.1.0.1"}]]
+    assert bridge["ipam"]["dataDir"].startswith(str(ctx.layout.root))
+
+
+def test_containerd_config_keeps_state_under_the_state_directory(ctx: components.Context) -> None:
+    config = tomllib.loads(components.containerd_config(ctx))
+    root = str(ctx.layout.root)
+    assert config["version"] == 3
+    assert config["root"].startswith(root)
+    assert config["state"].startswith(root)
+    assert config["grpc"]["address"].startswith(root)
+    assert config["imports"] == []
+    assert "io.containerd.nri.v1.nri" in config["disabled_plugins"]
+    cri_runtime = config["plugins"]["io.containerd.cri.v1.runtime"]
+    assert cri_runtime["netns_mounts_under_state_dir"] is True
+    assert cri_runtime["restrict_oom_score_adj"] is True
+    options = cri_runtime["containerd"]["runtimes"]["runc"]["options"]
+    assert options["SystemdCgroup"] is False
+    assert options["Root"].startswith(root)
+    images = config["plugins"]["io.containerd.cri.v1.images"]
+    assert images["pinned_images"]["sandbox"] == ctx.pause_image
+    assert images["registry"]["config_path"].startswith(root)
+    assert config["plugins"]["io.containerd.grpc.v1.cri"]["stream_server_address"] == "127.0.0.1"
+
+
+def test_write_configs(ctx: components.Context) -> None:
+    components.write_configs(ctx)
+    layout = ctx.layout
+    assert yaml.safe_load((layout.config / "kubelet.yaml").read_text())["kind"] == (
+        "KubeletConfiguration"
+    )
+    assert json.loads((layout.cni_conf / "10-reseau-k8s.conflist").read_text())["name"] == (
+        settings.CNI_NETWORK
+    )
+    assert "nameserver" not in layout.resolv_conf.read_text()
+
+
+def test_corefile_is_microk8s_minus_forward() -> None:
+    corefile = addons.COREFILE
+    assert "forward" not in corefile
+    for plugin in ("errors", "health", "ready", "cache", "loop", "reload", "loadbalance"):
+        assert f"\n    {plugin}" in corefile, plugin
+    assert "kubernetes cluster.local in-addr.arpa ip6.arpa" in corefile
+
+
+def test_coredns_objects() -> None:
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in addons.coredns_objects("img:1")}
+    service = objects[("Service", "kube-dns")]
+    assert service["spec"]["clusterIP"] == "10.152.183.10"
+    assert service["metadata"]["namespace"] == "kube-system"
+    assert service["spec"]["selector"] == {"k8s-app": "kube-dns"}
+    deployment = objects[("Deployment", "coredns")]
+    template = deployment["spec"]["template"]
+    assert template["metadata"]["labels"] == {"k8s-app": "kube-dns"}
+    assert template["spec"]["containers"][0]["image"] == "img:1"
+    assert ("ConfigMap", "coredns") in objects
+    assert ("ClusterRoleBinding", "system:coredns") in objects
+    documents = list(yaml.safe_load_all(addons.manifest("img:1")))
+    assert documents[0]["roleRef"]["name"] == "system:kubelet-api-admin"
+    assert len(documents) == len(objects) + 1
