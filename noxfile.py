@@ -83,9 +83,9 @@ def _run_unit(session: nox.Session) -> None:
     session.run("pytest", "tests/unit", *session.posargs)
 
 
-def _run_translations(session: nox.Session) -> None:
+def _run_translations(session: nox.Session, *args: str) -> None:
     """Translators' report: missing, outdated (with the diff), parity; fails on parity."""
-    session.run("python", "-m", "tools.i18n", "report", *session.posargs, env=_MKDOCS_ENV)
+    session.run("python", "-m", "tools.i18n", "report", *args, env=_MKDOCS_ENV)
 
 
 def _run_cluster(session: nox.Session, *args: str) -> None:
@@ -145,7 +145,7 @@ def tests(session: nox.Session) -> None:
 def translations(session: nox.Session) -> None:
     """What each locale is missing, what is outdated, and parity problems."""
     _install(session, "docs")
-    _run_translations(session)
+    _run_translations(session, *session.posargs)
 
 
 @nox.session(name="add-locale")
