@@ -1,0 +1,86 @@
+"""Pins come from the wrapper go.mod files and give a stable cache key."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.local import build
+
+TOOLCHAIN = "go1.26.8/linux/amd64"
+
+
+@pytest.fixture
+def gomod(tmp_path: Path) -> Path:
+    """A copy of the committed wrapper modules' pin files, safe to edit."""
+    for component in build.COMPONENTS:
+        src = build.GOMOD_DIR / component.name
+        dest = tmp_path / component.name
+        dest.mkdir()
+        for path in src.iterdir():
+            if path.name in ("go.mod", "go.sum") or path.suffix == ".go":
+                shutil.copy(path, dest / path.name)
+    return tmp_path
+
+
+def test_pins_are_read_from_the_wrapper_modules() -> None:
+    pins = build.pins()
+    assert set(pins) == {c.name for c in build.COMPONENTS}
+    assert pins["kubernetes"].startswith("v1.37.")
+    for version in pins.values():
+        assert version.startswith("v") and version.count(".") == 2
+
+
+def test_key_is_stable(gomod: Path) -> None:
+    for component in build.COMPONENTS:
+        first = build.component_key(component, TOOLCHAIN, gomod)
+        assert first == build.component_key(component, TOOLCHAIN, gomod)
+        assert first == build.component_key(component, TOOLCHAIN, build.GOMOD_DIR)
+
+
+def test_key_changes_with_the_pin_and_the_toolchain(gomod: Path) -> None:
+    etcd = next(c for c in build.COMPONENTS if c.name == "etcd")
+    coredns = next(c for c in build.COMPONENTS if c.name == "coredns")
+    before = {c.name: build.component_key(c, TOOLCHAIN, gomod) for c in (etcd, coredns)}
+    assert build.component_key(etcd, "go1.27.0/linux/amd64", gomod) != before["etcd"]
+    go_mod = gomod / "etcd" / "go.mod"
+    go_mod.write_text(go_mod.read_text().replace("v3.6.16", "v3.6.99"))
+    assert build.pinned_version(etcd, gomod) == "v3.6.99"
+    assert build.component_key(etcd, TOOLCHAIN, gomod) != before["etcd"]
+    # Another component's pin is untouched: no rebuild of it.
+    assert build.component_key(coredns, TOOLCHAIN, gomod) == before["coredns"]
+
+
+def test_missing_or_indirect_pin_is_a_clear_error(gomod: Path) -> None:
+    coredns = next(c for c in build.COMPONENTS if c.name == "coredns")
+    go_mod = gomod / "coredns" / "go.mod"
+    text = go_mod.read_text()
+    go_mod.write_text(text.replace("require github.com/coredns/coredns v1.14.6", ""))
+    with pytest.raises(build.BuildError, match=r"go.mod: no `require github.com/coredns/coredns"):
+        build.pinned_version(coredns, gomod)
+    go_mod.write_text(
+        text.replace(
+            "require github.com/coredns/coredns v1.14.6",
+            "require github.com/coredns/coredns v1.14.6 // indirect",
+        )
+    )
+    with pytest.raises(build.BuildError, match=r"go.mod:\d+: .* must be a direct require"):
+        build.pinned_version(coredns, gomod)
+
+
+def test_binaries_path_names_what_is_missing(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "cni").mkdir()
+    (tmp_path / "cni" / "bridge").write_text("")
+    binaries = build.Binaries(tmp_path / "bin", tmp_path / "cni", {})
+    assert binaries.path("bridge") == tmp_path / "cni" / "bridge"
+    with pytest.raises(build.BuildError, match="no binary 'kubelet'"):
+        binaries.path("kubelet")
+
+
+def test_system_packages_cover_the_runtime() -> None:
+    for package in ("runc", "iptables", "conntrack", "busybox-static", "bind9-dnsutils"):
+        assert package in build.SYSTEM_PACKAGES
+    assert len(set(build.SYSTEM_PACKAGES)) == len(build.SYSTEM_PACKAGES)
