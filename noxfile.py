@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import nox
@@ -89,7 +90,26 @@ def _run_translations(session: nox.Session, *args: str) -> None:
 
 
 def _run_cluster(session: nox.Session, *args: str) -> None:
+    """The local cluster (issue 4): its Debian packages first, then `python -m tests.cluster`."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.cluster.local.build import SYSTEM_PACKAGES
+
+    _apt(session, *SYSTEM_PACKAGES)
     session.run("python", "-m", "tests.cluster", *args)
+
+
+def _run_cluster_tests(session: nox.Session) -> None:
+    """The cluster tests (node, DNS, Services, exec/logs/port-forward, guards), on the running
+    local cluster; the teardown test is apart: it stops the cluster."""
+    session.run("pytest", "tests/cluster/tests", "--ignore=tests/cluster/tests/test_teardown.py")
+
+
+def _run_cluster_teardown(session: nox.Session) -> None:
+    """`down`, checked: nothing of the cluster may remain (runs last)."""
+    session.run(
+        "pytest", "tests/cluster/tests/test_teardown.py", env={"RESEAU_K8S_TEARDOWN_TEST": "1"}
+    )
 
 
 def _run_doctest(session: nox.Session, *args: str) -> None:
@@ -180,3 +200,13 @@ def verify(session: nox.Session) -> None:
     _run_docs_build(session)
     _run_site(session)
     _run_translations(session)
+    # The local cluster, its tests and the doctest on it; `down` whatever happens.
+    _run_cluster(session, "up")
+    try:
+        _run_cluster_tests(session)
+        _run_doctest(session)
+    finally:
+        try:
+            _run_cluster_teardown(session)
+        finally:
+            _run_cluster(session, "down")  # a no-op when the teardown test did it
