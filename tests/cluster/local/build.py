@@ -78,6 +78,11 @@ SYSTEM_PACKAGES: Final = tuple(dict.fromkeys(RUNTIME_PACKAGES + IMAGE_PACKAGES))
 Progress = Callable[[str], None]
 
 
+def say(line: str) -> None:
+    """The default progress: print at once, even when stdout is a pipe (nox, CI logs)."""
+    print(line, flush=True)
+
+
 @dataclass(frozen=True)
 class Component:
     """How one wrapper module is built: its packages, flags and version checks."""
@@ -438,9 +443,7 @@ def runc_version() -> str:
     return match.group(1) if match else out.stdout.strip()
 
 
-def ensure_binaries(
-    progress: Progress = print, timings: dict[str, float] | None = None
-) -> Binaries:
+def ensure_binaries(progress: Progress = say, timings: dict[str, float] | None = None) -> Binaries:
     """Build the missing components and return where every binary is.
 
     `timings`, when given, receives the build time in seconds of each component built now.
@@ -494,7 +497,7 @@ def main() -> int:
             print(f"pin: {name} {version}")
         timings: dict[str, float] = {}
         start = time.monotonic()
-        binaries = ensure_binaries(print, timings)
+        binaries = ensure_binaries(say, timings)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -305,7 +305,7 @@ def _locked(cache: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def ensure_images(progress: Progress = print, cache: Path | None = None) -> Path:
+def ensure_images(progress: Progress = build.say, cache: Path | None = None) -> Path:
     """Build the store of stand-in images if its content changed; return its directory."""
     cache = build.CACHE_DIR if cache is None else cache
     binaries = build.ensure_binaries(progress)

@@ -93,7 +93,7 @@ def busybox_applets(busybox: Path) -> list[str]:
     return sorted(a for a in out.stdout.split() if a != "busybox")
 
 
-def busybox_entries(skip: set[str] = frozenset()) -> list[Entry]:  # type: ignore[assignment]
+def busybox_entries(skip: frozenset[str] | set[str] = frozenset()) -> list[Entry]:
     """Debian's static busybox as /bin/busybox, with a /bin link per applet not in `skip`."""
     busybox = package_file("busybox-static", "/bin/busybox")
     entries = [file_from("/bin/busybox", busybox, 0o755)]
