@@ -198,6 +198,10 @@ class Namespaces:
 # Kinds whose objects come and go by themselves, or that are derived from others.
 _IGNORED_KINDS = {
     "Event",
+    # A Service's ClusterIP allocation (networking.k8s.io IPAddress, cluster-scoped) follows
+    # the Service, which is checked itself; the page's own Services live until its
+    # namespace is deleted, after the check.
+    "IPAddress",
     "Lease",
     "Endpoints",
     "EndpointSlice",

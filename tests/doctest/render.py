@@ -313,7 +313,10 @@ def _resolve(
                 same = nxt.strip() == line.strip()
                 o = Origin(prev.file, prev.line + 1, same, prev.page_line, prev.indent)
             else:
-                o = Origin(page, 1, False, 1)
+                # Nothing to continue (blank lines pymdownx adds, e.g. for auto_append):
+                # attach it to the page line that came last.
+                at = prev.page_line if prev is not None else 1
+                o = Origin(page, at, False, at)
         elif f[0] == page:
             # A page line: the tag carries the macro-output index it was given.
             idx = f[1] - 1

@@ -1,0 +1,137 @@
+"""The site's "verified" note: only what the doctest report supports."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.doctest.project import REPO
+
+spec = importlib.util.spec_from_file_location("verified_hook", REPO / "hooks" / "verified.py")
+assert spec and spec.loader
+hook = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hook)
+
+FR = "docs/fr/07/page.md"
+EN = "docs/en/07/page.md"
+PAGE_TEXT = "# Titre\n\n```bash\necho hi\n```\n\n```console\n$ echo x\nx\n```\n"
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    for rel in (FR, EN):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(PAGE_TEXT)
+    (tmp_path / "snippets").mkdir()
+    (tmp_path / "snippets/pod.yaml").write_text("kind: Pod\n")
+    return tmp_path
+
+
+def report(**page: Any) -> dict[str, Any]:
+    entry = {
+        "result": "passed",
+        "server_version": "v1.37.2",
+        "date": "2026-11-26T17:40:00+00:00",
+        "inputs": {FR: sha(PAGE_TEXT), "snippets/pod.yaml": sha("kind: Pod\n")},
+        "counts": {"examples": 12, "run": 12, "passed": 12, "failed": 0, "skipped": 0},
+    }
+    entry.update(page)
+    return {"schema": hook.SCHEMA, "schema_version": 1, "pages": {FR: entry}}
+
+
+def note(root: Path, data: dict[str, Any] | None, rel: str = FR, locale: str = "fr") -> Any:
+    return hook.note_for(root / rel, locale, data, root)
+
+
+def test_all_verified(root: Path) -> None:
+    assert note(root, report()) == (
+        "ok",
+        "12 exemples sur 12 vérifiés sur Kubernetes v1.37.2, le 26/11/2026",
+    )
+
+
+def test_some_not_run_on_the_test_cluster(root: Path) -> None:
+    counts = {"examples": 12, "run": 10, "passed": 10, "failed": 0, "skipped": 2}
+    assert note(root, report(counts=counts))[1] == (
+        "10 exemples sur 12 vérifiés sur Kubernetes v1.37.2, le 26/11/2026 "
+        "(2 non exécutés sur le cluster de test)"
+    )
+    counts = {"examples": 2, "run": 1, "passed": 1, "failed": 0, "skipped": 1}
+    assert note(root, report(counts=counts))[1] == (
+        "1 exemple sur 2 vérifié sur Kubernetes v1.37.2, le 26/11/2026 "
+        "(1 non exécuté sur le cluster de test)"
+    )
+
+
+def test_failures_are_said(root: Path) -> None:
+    counts = {"examples": 12, "run": 12, "passed": 11, "failed": 1, "skipped": 0}
+    kind, text = note(root, report(counts=counts, result="failed"))
+    assert kind == "failed"
+    assert text == (
+        "Attention : lors de la dernière vérification (Kubernetes v1.37.2, le 26/11/2026), "
+        "1 exemple sur 12 a échoué."
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: r / FR,  # the page changed
+        lambda r: r / "snippets/pod.yaml",  # a snippet it includes changed
+    ],
+)
+def test_no_note_once_an_input_changed(root: Path, change: Any) -> None:
+    change(root).write_text("changed\n")
+    assert note(root, report()) is None
+
+
+def test_no_note_without_support(root: Path) -> None:
+    assert note(root, None) is None
+    assert note(root, {"schema": "other", "schema_version": 1, "pages": {}}) is None
+    assert note(root, report(), rel="docs/fr/07/other.md") is None
+    # A page that failed for another reason (a leak) gets no note at all.
+    assert note(root, report(result="failed")) is None
+    none_run = {"examples": 3, "run": 0, "passed": 0, "failed": 0, "skipped": 3}
+    assert note(root, report(counts=none_run, result="skipped")) is None
+    assert note(root, report(inputs={})) is None
+
+
+def test_translation_with_the_same_commands_gets_an_english_note(root: Path) -> None:
+    (root / EN).write_text(PAGE_TEXT.replace("# Titre", "# Title"))
+    assert note(root, report(), rel=EN, locale="en") == (
+        "ok",
+        "12 of 12 examples verified on Kubernetes v1.37.2 on 2026-11-26",
+    )
+
+
+def test_translation_with_other_commands_gets_none(root: Path) -> None:
+    (root / EN).write_text(PAGE_TEXT.replace("echo hi", "echo hello"))
+    assert note(root, report(), rel=EN, locale="en") is None
+
+
+def test_hook_inserts_the_note_under_the_title(root: Path) -> None:
+    (root / "reports").mkdir()
+    (root / "reports/doctest.json").write_text(json.dumps(report()))
+    config = types.SimpleNamespace(
+        config_file_path=str(root / "mkdocs.yml"), theme={"language": "fr"}
+    )
+    hook.on_config(config)
+    page = types.SimpleNamespace(file=types.SimpleNamespace(abs_src_path=str(root / FR)))
+    html = hook.on_page_content("<h1>Titre</h1>\n<p>Texte</p>", page=page, config=config)
+    assert html.startswith('<h1>Titre</h1>\n<p class="doctest-note doctest-note--ok"')
+    assert "12 exemples sur 12 vérifiés" in html
+    other = types.SimpleNamespace(file=types.SimpleNamespace(abs_src_path=str(root / "x.md")))
+    assert hook.on_page_content("<h1>X</h1>", page=other, config=config) == "<h1>X</h1>"
+    (root / "reports/doctest.json").unlink()
+    hook.on_config(config)
+    assert hook.on_page_content("<h1>Titre</h1>", page=page, config=config) == "<h1>Titre</h1>"
