@@ -90,7 +90,17 @@ def page(browser_context: object, site_url: str) -> Iterator[tuple[object, Watch
         lambda message: watch.errors.append(message.text) if message.type == "error" else None,
     )
     tab.on("pageerror", lambda error: watch.errors.append(str(error)))
-    tab.on("requestfailed", lambda request: watch.errors.append(f"échec : {request.url}"))
+    tab.on(
+        "requestfailed",
+        lambda request: (
+            # Leaving a page cancels what it was still loading (the search worker's
+            # lunr.fr.min.js, say): not an error. A blocked foreign request fails otherwise
+            # (proxy, resolver) and is caught by assert_clean anyway.
+            None
+            if request.failure == "net::ERR_ABORTED"
+            else watch.errors.append(f"échec ({request.failure}) : {request.url}")
+        ),
+    )
     tab.on(
         "response",
         lambda response: (
