@@ -37,14 +37,16 @@ TEXTS = {
         "ok": "{passed} {examples} sur {total} {verified} sur Kubernetes {version}, le {date}",
         "skipped": " ({skipped} non {run} sur le cluster de test)",
         "failed": "Attention : lors de la dernière vérification (Kubernetes {version}, le {date}), "
-        "{failed} {examples} sur {total} {failed_word}.",
+        "{failed} {examples} sur {total} {failed_word}",
+        "failed_skipped": " et {skipped} {not_run}",
         "title": "Exemples exécutés sur un vrai cluster par le doctest du projet",
     },
     "en": {
         "ok": "{passed} of {total} {examples} verified on Kubernetes {version} on {date}",
         "skipped": " ({skipped} not run on the test cluster)",
         "failed": "Warning: at the last check (Kubernetes {version}, {date}), "
-        "{failed} of {total} {examples} failed.",
+        "{failed} of {total} {examples} failed",
+        "failed_skipped": " and {skipped} did not run",
         "title": "Examples run on a real cluster by the project's doctest",
     },
 }
@@ -77,7 +79,12 @@ def format_note(page: dict[str, Any], locale: str) -> tuple[str, str] | None:
             examples=_plural_fr(failed, "exemple", "exemples") if locale == "fr" else "examples",
             failed_word=_plural_fr(failed, "a échoué", "ont échoué"),
         )
-        return "failed", text
+        if skipped:
+            text += texts["failed_skipped"].format(
+                skipped=skipped,
+                not_run=_plural_fr(skipped, "n'a pas été exécuté", "n'ont pas été exécutés"),
+            )
+        return "failed", text + "."
     if page.get("result") != "passed" or not passed:
         return None
     text = texts["ok"].format(

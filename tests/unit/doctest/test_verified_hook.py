@@ -81,6 +81,14 @@ def test_failures_are_said(root: Path) -> None:
         "Attention : lors de la dernière vérification (Kubernetes v1.37.2, le 26/11/2026), "
         "1 exemple sur 12 a échoué."
     )
+    counts = {"examples": 12, "run": 3, "passed": 2, "failed": 1, "skipped": 9}
+    assert note(root, report(counts=counts, result="failed"))[1].endswith(
+        "1 exemple sur 12 a échoué et 9 n'ont pas été exécutés."
+    )
+    assert note(root, report(counts=counts, result="failed"), rel=EN, locale="en")[1] == (
+        "Warning: at the last check (Kubernetes v1.37.2, 2026-11-26), "
+        "1 of 12 examples failed and 9 did not run."
+    )
 
 
 @pytest.mark.parametrize(
