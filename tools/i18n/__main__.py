@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     except (I18nError, GitError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `… report | head`: the reader has seen enough
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

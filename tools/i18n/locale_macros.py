@@ -17,14 +17,19 @@ _ROOT = Path(__file__).resolve().parents[2]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from macros import define_env as define_source_env  # noqa: E402
+import macros as _source  # noqa: E402
 from macros.links import section_link  # noqa: E402
 from tools.i18n.locales import discover  # noqa: E402
+
+# The plugin's other entry points, if the source module defines them, work here too.
+for _name in ("on_pre_page_macros", "on_post_page_macros", "on_post_build"):
+    if hasattr(_source, _name):
+        globals()[_name] = getattr(_source, _name)
 
 
 def define_env(env: Any) -> None:
     """The source's environment, then `section_link` resolved against the source's pages."""
-    define_source_env(env)
+    _source.define_env(env)
     source_docs = discover(Path(env.conf["config_file_path"]).parent).source.docs_dir
 
     def _section_link(target: str, title: str) -> str:
