@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,20 @@ def site_url(built_site: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def _code_folders() -> list[str]:
+    """Folders the config loads code from, relative to itself: macros and hook folders.
+
+    Every stream may add a hook to mkdocs.yml (`- hooks/x.py`, `- tools/i18n/hook.py`): the
+    temporary tree links the folder of each, so that it builds like the real site.
+    """
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    block = re.search(r"^hooks:\n((?:[ \t]+.*\n|\n)+)", text, re.M)
+    hooks = re.findall(r"^[ \t]+-[ \t]+([^\s#]+)", block[1], re.M) if block else []
+    folders = {"macros"} | {Path(h).parts[0] for h in hooks if len(Path(h).parts) > 1}
+    # overrides/ is copied (without Mermaid), not linked.
+    return sorted(f for f in folders - {"overrides"} if (ROOT / f).is_dir())
 
 
 @dataclass
@@ -93,10 +108,10 @@ def build_tree(tmp_path: Path) -> BuildTree:
             vendor = tmp_path / "overrides" / "assets" / "vendor"
             vendor.mkdir(parents=True, exist_ok=True)
             (vendor / "mermaid.min.js").write_text("/* stand-in for the tests */\n")
-        for package in ("macros", "tools"):  # tools: the i18n hook listed in mkdocs.yml
-            link = tmp_path / package
+        for folder in _code_folders():
+            link = tmp_path / folder
             if not link.exists():
-                link.symlink_to(ROOT / package, target_is_directory=True)
+                link.symlink_to(ROOT / folder, target_is_directory=True)
         (tmp_path / "mkdocs.yml").write_text(
             f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: docs\nsite_dir: site\n{extra_config}",
             encoding="utf-8",
