@@ -163,6 +163,10 @@ def controller_manager_argv(ctx: Context) -> list[str]:
                 "configure-cloud-routes": False,
                 # One instance: no lease to wait for at start.
                 "leader-elect": False,
+                # At start it builds one client per controller (service-account credentials):
+                # the default 20 requests/s throttle made that take five seconds.
+                "kube-api-qps": 200,
+                "kube-api-burst": 400,
                 "profiling": False,
                 "v": 1,
             }

@@ -10,6 +10,7 @@ reports the failing component with the end of its log.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import fcntl
 import json
@@ -244,9 +245,10 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
 
     binaries = build.ensure_binaries(lambda line: clock(line.strip()))
     versions.update(binaries.versions)
-    store = images.ensure_images(lambda line: clock(line.strip()))
+    clock(f"binaries in {binaries.bin_dir}")
+    # The image store is only needed once containerd pulls: checked (or built) meanwhile.
+    store_future = _background(lambda: images.ensure_images(lambda line: clock(line.strip())))
     preflight.check_network(node_ip)
-    clock(f"binaries in {binaries.bin_dir}, images in {store}")
 
     state.create_root(layout)
     certs = pki.generate(layout.pki, node_ip)
@@ -275,18 +277,20 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
     clock(f"node address {node_ip} on {settings.NODE_LINK}, guard chain {settings.GUARD_CHAIN}")
 
     sup = Supervisor(layout)
-    python_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    sup.start("registry", registry.registry_command(store, registry_port), python_env, REPO_ROOT)
     sup.start("etcd", components.etcd_argv(ctx))
     sup.start("containerd", components.containerd_argv(ctx))
-    clock("started registry, etcd, containerd")
+    clock("started etcd, containerd")
 
     _wait("etcd health", "etcd", _etcd_healthy(layout, node_ip), sup, layout, 30)
     sup.start("kube-apiserver", components.apiserver_argv(ctx))
     clock("etcd healthy; started kube-apiserver")
 
+    store = store_future.result()
+    python_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    sup.start("registry", registry.registry_command(store, registry_port), python_env, REPO_ROOT)
     # Pull the images every pod needs while the apiserver starts.
     pull = _start_prepull(ctx, [images.PAUSE_IMAGE, images.COREDNS_IMAGE])
+    clock(f"images in {store}; started the registry and the pre-pull")
 
     admin = _admin(layout, node_ip)
     _wait("readyz", "kube-apiserver", _api_ready(admin), sup, layout, 120)
@@ -322,6 +326,14 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
             "up_seconds": round(clock.elapsed(), 1),
         },
     )
+
+
+def _background(work: Callable[[], Path]) -> concurrent.futures.Future[Path]:
+    """Run `work` in a thread; `.result()` returns its value or raises its exception."""
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    future = executor.submit(work)
+    executor.shutdown(wait=False)
+    return future
 
 
 def _start_prepull(ctx: components.Context, refs: list[str]) -> subprocess.Popen[bytes] | None:

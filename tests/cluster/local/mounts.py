@@ -3,7 +3,9 @@ namespaces, the kubelet's volumes), found in /proc/self/mountinfo and unmounted 
 
 from __future__ import annotations
 
-import subprocess
+import ctypes
+import ctypes.util
+import os
 from pathlib import Path
 
 
@@ -41,6 +43,15 @@ def under(root: Path, mountinfo: str | None = None) -> list[str]:
     return sorted(ordered, key=lambda p: p.count("/"), reverse=True)
 
 
+def _umount2(path: str, flags: int) -> int:
+    """umount2(2) through libc (a subprocess per mount costs 10 ms, and a pod has several)."""
+    return _LIBC.umount2(os.fsencode(path), flags)
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+MNT_DETACH = 2
+
+
 def unmount_all(root: Path) -> list[str]:
     """Unmount everything below `root`; returns the mount points that would not come off."""
     for _ in range(3):
@@ -48,9 +59,8 @@ def unmount_all(root: Path) -> list[str]:
         if not points:
             return []
         for point in points:
-            result = subprocess.run(["umount", point], capture_output=True, text=True)
-            if result.returncode != 0:
+            if _umount2(point, 0) != 0:
                 # Busy (a process we could not stop still holds it): detach it lazily so that
                 # nothing of the cluster stays visible; the kernel frees it when released.
-                subprocess.run(["umount", "-l", point], capture_output=True, text=True)
+                _umount2(point, MNT_DETACH)
     return under(root)

@@ -87,18 +87,31 @@ def link_exists(name: str) -> bool:
     return run(["ip", "link", "show", "dev", name], check=False).returncode == 0
 
 
-def chains(table: str) -> list[str]:
-    """Names of the chains of an iptables table."""
-    out = run(["iptables", "-w", "-t", table, "-S"]).stdout
+# kube-proxy writes its chains for IPv4 and IPv6 alike (the host has both stacks).
+IPTABLES = ("iptables", "ip6tables")
+TABLES = ("filter", "nat", "mangle", "raw")
+
+
+def chains(table: str, binary: str = "iptables") -> list[str]:
+    """Names of the chains of an iptables (or ip6tables) table."""
+    out = run([binary, "-w", "-t", table, "-S"]).stdout
     return [line.split()[1] for line in out.splitlines() if line.startswith("-N ")]
+
+
+def cluster_chains(prefixes: tuple[str, ...] = ("KUBE-", "CNI-")) -> list[str]:
+    """`binary/table/chain` of every chain named with `prefixes`, IPv4 and IPv6."""
+    found = []
+    for binary in IPTABLES:
+        for table in TABLES:
+            found += [
+                f"{binary}/{table}/{c}" for c in chains(table, binary) if c.startswith(prefixes)
+            ]
+    return found
 
 
 def foreign_cluster_chains() -> list[str]:
     """KUBE-*/CNI-* chains already present: another cluster's, which `down` must not touch."""
-    found = []
-    for table in ("filter", "nat", "mangle"):
-        found += [f"{table}/{c}" for c in chains(table) if c.startswith(("KUBE-", "CNI-"))]
-    return found
+    return cluster_chains()
 
 
 # --- the guard --------------------------------------------------------------------------
@@ -271,32 +284,60 @@ def delete_chain(table: str, name: str) -> None:
     run(["iptables", "-w", "-t", table, "-X", name], check=False)
 
 
-def delete_chains_with_prefix(prefixes: tuple[str, ...]) -> list[str]:
-    """Delete the chains whose names start with `prefixes` (kube-proxy's, portmap's), in every
-    table: first every rule that jumps to them, then their rules, then the chains."""
-    removed: list[str] = []
-    for table in ("filter", "nat", "mangle", "raw"):
-        names = [c for c in chains(table) if c.startswith(prefixes)]
-        if not names:
+def chain_cleanup_script(save_text: str, prefixes: tuple[str, ...]) -> tuple[str, list[str]]:
+    """An `iptables-restore --noflush` script removing the chains named with `prefixes`.
+
+    From one table's `iptables-save` text: delete every rule of another chain that jumps to
+    them, then flush them all, then delete them all (they may jump to each other). Returns the
+    script and the chains it removes. Pure function.
+    """
+    lines = save_text.splitlines()
+    table = next((line for line in lines if line.startswith("*")), None)
+    names = [
+        line[1:].split()[0]
+        for line in lines
+        if line.startswith(":") and line[1:].split()[0].startswith(prefixes)
+    ]
+    if table is None or not names:
+        return "", []
+    deletes = []
+    for line in lines:
+        if not line.startswith("-A "):
             continue
-        listing = run(["iptables", "-w", "-t", table, "-S"]).stdout.splitlines()
-        for line in listing:
-            words = shlex.split(line)
-            if words[:1] != ["-A"] or words[1] in names:
+        words = shlex.split(line)
+        if words[1] in names:
+            continue  # flushed below
+        for flag in ("-j", "-g"):
+            if flag in words and words[words.index(flag) + 1] in names:
+                deletes.append("-D " + line[3:])
+                break
+    script = [table, *deletes]
+    script += [f"-F {name}" for name in names]
+    script += [f"-X {name}" for name in names]
+    script.append("COMMIT")
+    return "\n".join(script) + "\n", names
+
+
+def delete_chains_with_prefix(prefixes: tuple[str, ...]) -> list[str]:
+    """Delete the chains whose names start with `prefixes` (kube-proxy's, portmap's) in every
+    table of iptables and ip6tables, one `*-restore` per table."""
+    removed: list[str] = []
+    for binary in IPTABLES:
+        for table in TABLES:
+            saved = run([f"{binary}-save", "-t", table]).stdout
+            script, names = chain_cleanup_script(saved, prefixes)
+            if not names:
                 continue
-            if "-j" in words and words[words.index("-j") + 1] in names:
-                run(["iptables", "-w", "-t", table, "-D", *_unquote(line)], check=False)
-        for name in names:
-            run(["iptables", "-w", "-t", table, "-F", name], check=False)
-        for name in names:
-            run(["iptables", "-w", "-t", table, "-X", name], check=False)
-            removed.append(f"{table}/{name}")
+            result = subprocess.run(
+                [f"{binary}-restore", "-w", "--noflush"],
+                input=script,
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                raise NetworkError(f"{binary}-restore ({table}): {result.stderr.strip()}")
+            removed += [f"{binary}/{table}/{name}" for name in names]
     return removed
-
-
-def _unquote(line: str) -> list[str]:
-    """Split an `iptables -S` line into the arguments of `-D` (comments may hold spaces)."""
-    return shlex.split(line)[1:]
 
 
 def restore_sysctl(key: str, previous: str) -> None:

@@ -99,6 +99,9 @@ def current_listeners() -> set[tuple[str, int]]:
 REQUIRED_TOOLS = {
     "ip": "iproute2",
     "iptables": "iptables",
+    "iptables-save": "iptables",
+    "iptables-restore": "iptables",
+    "ip6tables": "iptables",
     "runc": "runc",
     "mount": "mount",
     "umount": "mount",

@@ -110,29 +110,32 @@ class Supervisor:
         exe = os.path.realpath(argv[0])
         log_path = self.layout.log(name)
         log_path.parent.mkdir(mode=0o700, exist_ok=True)
-
-        def record_self() -> None:
-            # Runs in the child between fork and exec: the PID is on disk before the
-            # component starts. Start ticks are filled in by the parent right after.
-            pid = os.getpid()
-            data = json.dumps({"name": name, "pid": pid, "exe": exe, "start_ticks": 0})
-            fd = os.open(pid_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.write(fd, data.encode())
-            os.fsync(fd)
-            os.close(fd)
-
+        # A shell records its own PID, then exec's the component under that same PID: the
+        # PID is on disk before the component runs (no preexec_fn, which threads make unsafe).
+        record_then_exec = (
+            'printf \'{"name": "%s", "pid": %s, "exe": "%s", "start_ticks": 0}\' '
+            '"$0" "$$" "$1" > "$2" && shift 2 && exec "$@"'
+        )
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                list(argv),
+                ["/bin/sh", "-c", record_then_exec, name, exe, str(pid_file), *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=dict(env) if env is not None else None,
                 cwd=cwd,
                 start_new_session=True,
-                # Components are started from the main thread only (preexec_fn is not thread-safe).
-                preexec_fn=record_self,
             )
+        # Wait for the exec (the shell's pid file is written by then) to read the start time
+        # of the component itself.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if os.readlink(f"/proc/{process.pid}/exe").removesuffix(" (deleted)") == exe:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.002)
         ticks = start_ticks(process.pid) or 0
         record = Record(name, process.pid, exe, ticks)
         tmp = pid_file.with_suffix(".tmp")
@@ -173,9 +176,9 @@ def running(layout: Layout) -> dict[str, int]:
     return {r.name: r.pid for r in records(layout) if is_same_process(r)}
 
 
-def session_members(sid: int) -> list[int]:
-    """PIDs whose session id is `sid` (what is left of a component's session)."""
-    members: list[int] = []
+def _proc_table() -> list[tuple[int, int, int]]:
+    """(pid, process group, session) of every live process (zombies have nothing to stop)."""
+    table = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -183,36 +186,51 @@ def session_members(sid: int) -> list[int]:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
+        # After the command name: state, ppid, pgrp, session (fields 3 to 6 of the stat line).
         fields = stat[stat.rfind(")") + 2 :].split()
-        # fields[0] is the state (a zombie has nothing left to stop); fields[3] is the
-        # session id (field 6 of /proc/PID/stat).
-        if fields[0] != "Z" and int(fields[3]) == sid:
-            members.append(int(entry))
-    return members
+        if fields[0] != "Z":
+            table.append((int(entry), int(fields[2]), int(fields[3])))
+    return table
+
+
+def session_members(sid: int) -> list[int]:
+    """PIDs whose session id is `sid` (a component's session, with what it spawned)."""
+    return [pid for pid, _, session in _proc_table() if session == sid]
+
+
+def group_members(pgid: int) -> list[int]:
+    """PIDs of the process group `pgid` (a component and the children it did not detach)."""
+    return [pid for pid, group, _ in _proc_table() if group == pgid]
+
+
+def stop_all(records: list[Record], timeout: float = 10.0) -> list[Record]:
+    """SIGTERM the process groups of `records` together, SIGKILL what remains after `timeout`;
+    returns the records that were running.
+
+    A group is signalled only when its leader is verifiably the process we started, or when
+    the leader is gone but members of its group remain (a crash left them behind).
+    """
+    targets = [r for r in records if is_same_process(r) or group_members(r.pid)]
+    for record in targets:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(record.pid, signal.SIGTERM)
+
+    def remaining() -> list[Record]:
+        groups = {group for _, group, _ in _proc_table()}
+        return [r for r in targets if r.pid in groups]
+
+    deadline = time.monotonic() + timeout
+    while remaining() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for record in remaining():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(record.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while remaining() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return targets
 
 
 def stop(record: Record, timeout: float = 10.0) -> bool:
-    """SIGTERM the component's process group, SIGKILL it after `timeout`. True if it ran.
-
-    The group is signalled only when its leader is verifiably the process we started, or when
-    the leader is gone but processes of the session it created remain.
-    """
-    alive = is_same_process(record)
-    if not alive and not session_members(record.pid):
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(record.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not session_members(record.pid):
-            return True
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(record.pid, signal.SIGKILL)
-    for pid in session_members(record.pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while session_members(record.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return True
+    """Stop one component (see stop_all); True if it was running."""
+    return bool(stop_all([record], timeout))

@@ -27,26 +27,19 @@ from tests.cluster.local import cgroups, mounts, network, settings, state, super
 from tests.cluster.local.components import CGROUP_ROOT
 from tests.cluster.local.settings import Layout
 
-# Stop order: clients of containerd and of the apiserver first, storage last.
-STOP_ORDER = (
-    "kubelet",
-    "kube-proxy",
-    "kube-scheduler",
-    "kube-controller-manager",
-    "containerd",
-    "kube-apiserver",
-    "etcd",
-    "registry",
-)
+# Stop order, in tiers stopped together: the clients of containerd and of the apiserver, then
+# (after the pods' containers) containerd, then the apiserver and the registry, then etcd.
+NODE_TIER = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager")
+RUNTIME_TIER = ("containerd",)
+STORAGE_TIERS = (("kube-apiserver", "registry"), ("etcd",))
 SHIM_SOCKET_DIR = Path("/run/containerd/s")
 
 
 def _stop_components(layout: Layout, names: tuple[str, ...], report: Callable[[str], None]) -> None:
-    by_name = {r.name: r for r in supervisor.records(layout)}
-    for name in names:
-        record = by_name.get(name)
-        if record and supervisor.stop(record):
-            report(f"stopped {name} (pid {record.pid})")
+    records = [r for r in supervisor.records(layout) if r.name in names]
+    stopped = supervisor.stop_all(records)
+    if stopped:
+        report("stopped " + ", ".join(f"{r.name} ({r.pid})" for r in stopped))
 
 
 def _task_dirs(layout: Layout) -> list[Path]:
@@ -69,11 +62,8 @@ def _shim_exe(layout: Layout) -> str | None:
     return None
 
 
-def _stop_containers(layout: Layout, report: Callable[[str], None]) -> None:
-    """Kill the pods' processes (by cgroup), then the shims containerd recorded."""
-    killed = cgroups.kill_all(CGROUP_ROOT)
-    if killed:
-        report(f"killed {killed} container processes")
+def _stop_shims(layout: Layout, report: Callable[[str], None]) -> None:
+    """Kill the containerd shims whose PIDs containerd wrote under the state directory."""
     shim_exe = _shim_exe(layout)
     shims = []
     for task in _task_dirs(layout):
@@ -116,12 +106,30 @@ def _remove_pod_log_links(layout: Layout) -> None:
                 link.unlink()
 
 
-def _remove_cni_results() -> None:
-    """libcni caches each attachment's result under /var/lib/cni/results, named after the
-    network; the pods were never deleted through CNI, so their entries are removed here."""
+def _sandbox_ids(layout: Layout) -> set[str]:
+    """IDs of the pod sandboxes our containerd knows (its CRI metadata directories)."""
+    ids: set[str] = set()
+    for base in (layout.containerd / "root", layout.containerd_state):
+        directory = base / "io.containerd.grpc.v1.cri" / "sandboxes"
+        if directory.is_dir():
+            ids |= {p.name for p in directory.iterdir()}
+    return ids
+
+
+def _remove_cni_results(layout: Layout) -> None:
+    """libcni caches each attachment's result under /var/lib/cni/results, as
+    `<network>-<sandbox id>-<interface>`; the pods were never deleted through CNI, so their
+    entries (our network's, and containerd's loopback ones for our sandboxes) go here."""
     directory = Path("/var/lib/cni/results")
-    if directory.is_dir():
-        for path in directory.glob(f"{settings.CNI_NETWORK}-*"):
+    if not directory.is_dir():
+        return
+    ids = _sandbox_ids(layout)
+    for path in directory.iterdir():
+        parts = path.name.rsplit("-", 2)
+        ours = path.name.startswith(f"{settings.CNI_NETWORK}-") or (
+            len(parts) == 3 and parts[1] in ids
+        )
+        if ours:
             with contextlib.suppress(OSError):
                 path.unlink()
 
@@ -159,16 +167,24 @@ def down(layout: Layout, report: Callable[[str], None] = print) -> list[str]:
     problems: list[str] = []
     if not layout.root.exists():
         return problems
-    _stop_components(layout, STOP_ORDER[:5], report)
-    _stop_containers(layout, report)
-    _stop_components(layout, STOP_ORDER[5:], report)
-    # Anything recorded but not in STOP_ORDER (a component added later) goes too.
+    _stop_components(layout, NODE_TIER, report)
+    killed = cgroups.kill_all(CGROUP_ROOT)
+    if killed:
+        report(f"killed {killed} container processes")
+    _stop_components(layout, RUNTIME_TIER, report)
+    _stop_shims(layout, report)
+    for tier in STORAGE_TIERS:
+        _stop_components(layout, tier, report)
+    # Anything recorded but in no tier (a component added later) goes too.
     _stop_components(layout, tuple(r.name for r in supervisor.records(layout)), report)
+    count = len(mounts.under(layout.root))
     left = mounts.unmount_all(layout.root)
+    if count:
+        report(f"unmounted {count - len(left)} mounts")
     if left:
         problems.append(f"mounts that would not come off: {', '.join(left[:5])}")
     _remove_pod_log_links(layout)
-    _remove_cni_results()
+    _remove_cni_results(layout)
     try:
         journal = state.entries(layout)
     except state.StateError as exc:
@@ -179,6 +195,7 @@ def down(layout: Layout, report: Callable[[str], None] = print) -> list[str]:
             _undo(entry, report)
         except Exception as exc:  # keep going: every other resource must still be removed
             problems.append(f"{entry.kind} {entry.data}: {exc}")
+    report("network, iptables, sysctls and cgroups restored")
     if mounts.under(layout.root):
         problems.append(f"{layout.root} kept: mounts remain below it")
     else:
@@ -202,10 +219,8 @@ def leftovers(layout: Layout, node_ip: str) -> list[str]:
     for link in (settings.NODE_LINK, settings.BRIDGE):
         if network.link_exists(link):
             found.append(f"link {link}")
-    for table in ("filter", "nat", "mangle"):
-        for chain in network.chains(table):
-            if chain.startswith(("KUBE-", "CNI-", settings.GUARD_CHAIN)):
-                found.append(f"iptables chain {table}/{chain}")
+    prefixes = ("KUBE-", "CNI-", settings.GUARD_CHAIN)
+    found += [f"iptables chain {c}" for c in network.cluster_chains(prefixes)]
     routes = network.run(["ip", "-4", "route", "show", "table", "all"]).stdout
     for line in routes.splitlines():
         if settings.SERVICE_CIDR in line or node_ip in line:
