@@ -143,7 +143,7 @@ def _is_outdated(page: Page) -> bool:
     rel = page.file.src_uri
     if rel in _state.outdated:
         return _state.outdated[rel]
-    name = f"{_state.locale.docs_dir.name}/{rel}"
+    name = (_state.locale.docs_dir / rel).relative_to(_state.project.root).as_posix()
     commit = page.meta.get(SOURCE_COMMIT_KEY)
     outdated = False
     if not commit:

@@ -147,3 +147,19 @@ def test_stamp_records_the_source_commit(
     assert main(["--root", str(hooked.root), "stamp", "docs/en/07/page.md"]) == 0
     assert f"source_commit {commit}" in capsys.readouterr().out
     assert build(discover(hooked.root))[0].outdated == []
+
+
+def test_build_names_a_translated_page_without_source_commit(
+    hooked: Site, replace: Callable[[Path, str, str], None]
+) -> None:
+    page = hooked.root / "docs/en/07/page.md"
+    page.write_text(re.sub(r"source_commit: \w+\n", "", page.read_text("utf-8")), "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.en.yml"],
+        cwd=hooked.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 1
+    assert "i18n: docs/en/07/page.md: no source_commit in the front matter" in result.stderr
