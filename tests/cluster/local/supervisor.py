@@ -20,6 +20,8 @@ from pathlib import Path
 
 from tests.cluster.local.settings import Layout
 
+FAULT_ENV = "RESEAU_K8S_FAULT"
+
 
 class ComponentFailed(RuntimeError):
     """A component exited (or never got ready): names it and quotes the end of its log."""
@@ -103,7 +105,13 @@ class Supervisor:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
     ) -> subprocess.Popen[bytes]:
-        """Start `argv` as component `name`, its output appended to logs/<name>.log."""
+        """Start `argv` as component `name`, its output appended to logs/<name>.log.
+
+        RESEAU_K8S_FAULT=<name> gives that component an unknown flag, so that it exits at
+        once: the tests of `up`'s failure path use it.
+        """
+        if os.environ.get(FAULT_ENV) == name:
+            argv = [*argv, "--reseau-k8s-injected-fault"]
         directory = pid_dir(self.layout)
         directory.mkdir(mode=0o700, exist_ok=True)
         pid_file = directory / f"{name}.json"

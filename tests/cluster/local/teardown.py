@@ -43,45 +43,23 @@ def _stop_components(layout: Layout, names: tuple[str, ...], report: Callable[[s
 
 
 def _task_dirs(layout: Layout) -> list[Path]:
-    """containerd's per-task bundle directories (they hold shim.pid and init.pid)."""
+    """containerd's per-task bundle directories (their names give the shims' sockets)."""
     root = layout.containerd_state / "io.containerd.runtime.v2.task"
     return sorted(p for p in root.glob("*/*") if p.is_dir()) if root.is_dir() else []
 
 
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _shim_exe(layout: Layout) -> str | None:
-    for record in supervisor.records(layout):
-        if record.name == "containerd":
-            return str(Path(record.exe).with_name("containerd-shim-runc-v2"))
-    return None
-
-
 def _stop_shims(layout: Layout, report: Callable[[str], None]) -> None:
-    """Kill the containerd shims whose PIDs containerd wrote under the state directory."""
-    shim_exe = _shim_exe(layout)
-    shims = []
-    for task in _task_dirs(layout):
-        pid = _read_pid(task / "shim.pid")
-        if pid is None:
-            continue
-        try:
-            exe = os.readlink(f"/proc/{pid}/exe").removesuffix(" (deleted)")
-        except OSError:
-            continue
-        # Only a shim started from our containerd's binary directory is ours to stop.
-        if shim_exe is not None and exe == shim_exe:
-            shims.append(pid)
+    """Kill the containerd shims: they stay in the session of the containerd we started
+    (they only leave its process group), so that recorded session id names them exactly."""
+    containerd = [r for r in supervisor.records(layout) if r.name == "containerd"]
+    shims = [pid for r in containerd for pid in supervisor.session_members(r.pid)]
     for pid in shims:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
-    while any(Path(f"/proc/{pid}/exe").exists() for pid in shims) and time.monotonic() < deadline:
+    while time.monotonic() < deadline and any(
+        supervisor.session_members(r.pid) for r in containerd
+    ):
         time.sleep(0.05)
     if shims:
         report(f"killed {len(shims)} containerd shims")
