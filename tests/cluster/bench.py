@@ -78,19 +78,19 @@ def measure_cold_build() -> float:
     return elapsed
 
 
-def recorded_build_times() -> dict[str, float]:
-    """Build seconds that earlier builds wrote beside their binaries (when they did)."""
+def recorded_build_times() -> dict[str, tuple[float, int | None]]:
+    """Build seconds (and packages compiled) that the builds wrote beside their binaries."""
     from tests.cluster.local import build
 
-    times: dict[str, float] = {}
-    for directory in sorted((build.CACHE_DIR / "components").glob("*/versions.json")):
+    times: dict[str, tuple[float, int | None]] = {}
+    for path in sorted((build.CACHE_DIR / "components").glob("*/versions.json")):
         try:
-            data = json.loads(directory.read_text())
+            data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
         seconds = data.get("build_seconds")
         if isinstance(seconds, int | float):
-            times[directory.parent.name] = float(seconds)
+            times[path.parent.name] = (float(seconds), data.get("packages_compiled"))
     return times
 
 
@@ -107,9 +107,14 @@ def main(measure_build: bool = False, rounds: int = ROUNDS) -> None:
     else:
         times = recorded_build_times()
         if times:
-            for name, seconds in times.items():
-                print(f"build {name}: {_fmt(seconds)}")
-            print(f"cold build (sum of recorded builds): {_fmt(sum(times.values()))}")
+            for name, (seconds, packages) in times.items():
+                compiled = f", {packages} packages compiled" if packages is not None else ""
+                print(f"build {name}: {_fmt(seconds)}{compiled}")
+            total = sum(seconds for seconds, _ in times.values())
+            print(
+                f"build (sum of the recorded builds): {_fmt(total)}; a build that found "
+                "packages in Go's build cache compiled fewer and is not a cold figure"
+            )
         else:
             print("cold build: no recorded figure (run `bench --measure-build` to time one)")
 
