@@ -402,7 +402,7 @@ def up(progress: Progress = print) -> LocalCluster:
         return cluster
 
 
-def _running_cluster(layout: Layout) -> LocalCluster | None:
+def _running_cluster(layout: Layout, patience: float = 20.0) -> LocalCluster | None:
     """The running cluster described by the state, if every component runs and it answers."""
     info = state.read_info(layout)
     if info is None:
@@ -411,8 +411,14 @@ def _running_cluster(layout: Layout) -> LocalCluster | None:
     expected = {r.name for r in supervisor.records(layout)}
     if not expected or set(alive) != expected:
         return None
-    if not _api_ready(_admin(layout, info["node_ip"]))():
-        return None
+    # Every process runs: give a busy apiserver (a doctest in full swing on two cores) time
+    # to answer before calling the cluster broken, since `up` would then rebuild it.
+    ready = _api_ready(_admin(layout, info["node_ip"], timeout=5.0))
+    deadline = time.monotonic() + patience
+    while not ready():
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.5)
     return LocalCluster(
         kubeconfig=Path(info["kubeconfig"]),
         server_version=info["server_version"],
@@ -446,7 +452,7 @@ def status_lines(layout: Layout | None = None) -> list[str]:
     info: dict[str, Any] = state.read_info(layout) or {}
     alive = supervisor.running(layout)
     lines = []
-    healthy = _running_cluster(layout) is not None
+    healthy = _running_cluster(layout, patience=5.0) is not None
     lines.append(f"local cluster: {'running' if healthy else 'NOT healthy'} ({layout.root})")
     for record in supervisor.records(layout):
         mark = f"pid {record.pid}" if record.name in alive else "NOT RUNNING"
