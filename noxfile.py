@@ -193,7 +193,8 @@ def doctest(session: nox.Session) -> None:
 
 @nox.session
 def verify(session: nox.Session) -> None:
-    """Every test: lint, unit and site tests, translations, then the local cluster and the doctest."""
+    """Every test: lint, unit and site tests, translations, then the local cluster, its tests
+    and the doctest."""
     _install(session, "test", "lint")
     _run_lint(session)
     _run_unit(session)
