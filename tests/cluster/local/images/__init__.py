@@ -145,6 +145,10 @@ def netshoot_image() -> Image:
         for source, dest in files.items():
             tools[dest] = rootfs.package_file(package, source)
     provided = {Path(dest).name for dest in tools}
+    # Debian's static busybox is built as a standalone shell: its `sh` runs its own applets
+    # before searching PATH, so `sh -c nslookup` would get busybox's nslookup instead of
+    # bind's. /bin/sh is bash here, which searches PATH like Alpine's sh in the real image.
+    provided.add("sh")
     iproute_etc = sorted(
         p
         for p in rootfs.package_files("iproute2")
@@ -155,6 +159,7 @@ def netshoot_image() -> Image:
         rootfs.base_entries(extra_users=(("tcpdump", 101),))
         + rootfs.busybox_entries(skip=provided)
         + rootfs.binaries_with_libraries(tools)
+        + [symlink("/bin/sh", "bash")]
         + [file_from(p, Path(p), 0o644) for p in iproute_etc]
         + [file_from(str(p), p, 0o644) for p in netbase]
     )
