@@ -134,7 +134,20 @@ def base_entries(extra_users: tuple[tuple[str, int], ...] = ()) -> list[Entry]:
 
 
 def deb_tree(packages: tuple[str, ...], cache: Path) -> Path:
-    """Download (once) the candidate .debs of `packages` and unpack them into one tree."""
+    """Download (once) the candidate .debs of `packages` and unpack them into one tree.
+
+    A tree unpacked earlier is reused as is, without asking apt again (that costs a second
+    per `up`): the stand-in only has to serve a page, not to follow security updates. Remove
+    `~/.cache/reseau-k8s/debs/` to take the current candidate.
+    """
+    wanted = "".join(f"{p} " for p in packages)
+    done = [
+        marker.parent
+        for marker in (cache / "debs").glob("*/.complete")
+        if "".join(line.split()[0] + " " for line in marker.read_text().splitlines()) == wanted
+    ]
+    if done:
+        return max(done, key=lambda tree: (tree / ".complete").stat().st_mtime_ns)
     versions = {p: candidate_version(p) for p in packages}
     key = "_".join(f"{p}-{v}" for p, v in versions.items()).replace(":", "%3a")
     tree = cache / "debs" / key
