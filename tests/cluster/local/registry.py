@@ -18,10 +18,12 @@ It binds 127.0.0.1 only. Run it with `registry_command(store, port)`.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import re
 import sys
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -166,6 +168,31 @@ def hosts_toml(port: int) -> dict[str, str]:
     url = f"http://{HOST}:{port}"
     content = f'server = "{url}"\n\n[host."{url}"]\n  capabilities = ["pull", "resolve"]\n'
     return {host: content for host in (*MIRRORED, "_default")}
+
+
+def ready(port: int, timeout: float = 1.0) -> bool:
+    """True when a registry answers `GET /v2/` on 127.0.0.1:`port`."""
+    try:
+        conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+        try:
+            conn.request("GET", "/v2/")
+            response = conn.getresponse()
+            response.read()
+            return response.status == HTTPStatus.OK
+        finally:
+            conn.close()
+    except OSError:
+        return False
+
+
+def wait_ready(port: int, timeout: float = 10.0) -> None:
+    """Wait until the registry answers (its process takes ~0.1 s to listen): pulls started
+    before that fail with "connection refused"."""
+    deadline = time.monotonic() + timeout
+    while not ready(port):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the image registry on {HOST}:{port} did not answer in {timeout}s")
+        time.sleep(0.05)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -145,3 +145,14 @@ def test_command_and_hosts_toml() -> None:
 def test_bad_store_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"index\.json: not a readable OCI layout index"):
         registry.make_server(tmp_path, 0)
+
+
+def test_ready_tells_a_listening_registry_from_a_closed_port(port: int, store: Path) -> None:
+    assert registry.ready(port)
+    registry.wait_ready(port, timeout=1)
+    server = registry.make_server(store, 0)  # bound, never served, then closed: nothing there
+    closed = server.server_address[1]
+    server.server_close()
+    assert not registry.ready(closed)
+    with pytest.raises(TimeoutError, match=f"127.0.0.1:{closed} did not answer"):
+        registry.wait_ready(closed, timeout=0.2)
