@@ -274,7 +274,7 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
     clock("certificates, kubeconfigs and configurations written")
 
     _prepare_host(layout, node_ip)
-    clock(f"node address {node_ip} on {settings.NODE_LINK}, guard chain {settings.GUARD_CHAIN}")
+    clock(f"node address {node_ip} on {settings.NODE_LINK}, guard chains in place")
 
     sup = Supervisor(layout)
     sup.start("etcd", components.etcd_argv(ctx))

@@ -3,8 +3,9 @@
 - The node address lives on an interface the cluster owns (never the machine's NIC).
 - The service range is routed to that interface: a ClusterIP packet that kube-proxy did
   not rewrite is dropped there instead of following the default route.
-- Our own iptables chain rejects pod traffic to anything but the pod and service ranges and
-  the node address, whether forwarded (FORWARD) or aimed at the host's other addresses (INPUT).
+- Our own iptables chains reject pod traffic to anything but the pod and service ranges and
+  the node address (FORWARD), and pod traffic to the host's own services but the apiserver and
+  the kubelet (INPUT).
 - Sysctls are changed only when needed, each one recorded with its previous value.
 
 Every change is recorded in the journal before it is made; `undo` reverses one entry and
@@ -118,41 +119,83 @@ def foreign_cluster_chains() -> list[str]:
 
 
 def guard_rules(node_ip: str) -> list[list[str]]:
-    """The rules of the guard chain, in order (`iptables -A GUARD_CHAIN <rule>`).
+    """The rules of the FORWARD guard chain, in order (`iptables -A GUARD_CHAIN <rule>`).
 
-    It is jumped to for packets coming from the pod range; what it lets through (RETURN) goes
-    on to the usual rules, everything else is rejected here.
+    It is jumped to for packets routed from the pod range; what it lets through (RETURN) goes
+    on to the usual rules, everything else is rejected here: nothing leaves the machine.
     """
     comment = ["-m", "comment", "--comment"]
     return [
         ["-d", settings.POD_CIDR, *comment, "reseau-k8s: pod to pod", "-j", "RETURN"],
         ["-d", settings.SERVICE_CIDR, *comment, "reseau-k8s: pod to Service", "-j", "RETURN"],
         ["-d", f"{node_ip}/32", *comment, "reseau-k8s: pod to node", "-j", "RETURN"],
-        [
-            *comment,
-            "reseau-k8s: pods never leave the machine",
-            "-j",
-            "REJECT",
-            "--reject-with",
-            "icmp-admin-prohibited",
-        ],
+        [*comment, "reseau-k8s: pods never leave the machine", *REJECT],
     ]
 
 
+REJECT = ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
+
+
+def guard_input_rules(node_ip: str) -> list[list[str]]:
+    """The rules of the INPUT guard chain: what pods may ask of the host itself.
+
+    Replies to the host's own connections (kubelet probes, the DNS check of `up`), the
+    apiserver and the kubelet on the node address (the kubernetes Service leads there), and
+    ping of the node and of the pods' gateway; every other port of every host address (what
+    listens on 0.0.0.0, the machine's own address) is refused.
+    """
+    comment = ["-m", "comment", "--comment"]
+    node = f"{node_ip}/32"
+    rules = [
+        [
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "RELATED,ESTABLISHED",
+            *comment,
+            "reseau-k8s: replies to the host",
+            "-j",
+            "RETURN",
+        ]
+    ]
+    for port, what in ((settings.APISERVER_PORT, "apiserver"), (settings.KUBELET_PORT, "kubelet")):
+        rules.append(
+            ["-d", node, "-p", "tcp", "-m", "tcp", "--dport", str(port), *comment,
+             f"reseau-k8s: pod to {what}", "-j", "RETURN"]
+        )  # fmt: skip
+    for destination, what in ((node, "node"), (settings.POD_CIDR, "gateway")):
+        rules.append(
+            ["-d", destination, "-p", "icmp", *comment, f"reseau-k8s: ping {what}", "-j", "RETURN"]
+        )
+    rules.append([*comment, "reseau-k8s: no other host service for pods", *REJECT])
+    return rules
+
+
+def guard_chains(node_ip: str) -> dict[str, list[list[str]]]:
+    """Each guard chain and its rules."""
+    return {
+        settings.GUARD_CHAIN: guard_rules(node_ip),
+        settings.GUARD_INPUT_CHAIN: guard_input_rules(node_ip),
+    }
+
+
 def guard_jumps() -> list[tuple[str, list[str]]]:
-    """(built-in chain, rule) for the jumps into the guard, inserted first in each chain."""
-    jump = ["-s", settings.POD_CIDR, "-j", settings.GUARD_CHAIN]
+    """(built-in chain, rule) for the jumps into the guards, inserted first in each chain."""
     # FORWARD: pod traffic routed anywhere; INPUT: pod traffic to the host's own addresses.
-    return [("FORWARD", jump), ("INPUT", jump)]
+    return [
+        ("FORWARD", ["-s", settings.POD_CIDR, "-j", settings.GUARD_CHAIN]),
+        ("INPUT", ["-s", settings.POD_CIDR, "-j", settings.GUARD_INPUT_CHAIN]),
+    ]
 
 
 def guard_script(node_ip: str) -> str:
-    """The guard as iptables-save text (what `status` and the docs show)."""
-    lines = ["*filter", f":{settings.GUARD_CHAIN} - [0:0]"]
+    """The guards as iptables-save text (for the docs and the tests)."""
+    chains = guard_chains(node_ip)
+    lines = ["*filter", *(f":{name} - [0:0]" for name in chains)]
     for chain, rule in guard_jumps():
         lines.append(" ".join(["-I", chain, "1", *_quoted(rule)]))
-    for rule in guard_rules(node_ip):
-        lines.append(" ".join(["-A", settings.GUARD_CHAIN, *_quoted(rule)]))
+    for name, rules in chains.items():
+        lines += [" ".join(["-A", name, *_quoted(rule)]) for rule in rules]
     lines.append("COMMIT")
     return "\n".join(lines) + "\n"
 
@@ -162,12 +205,12 @@ def _quoted(rule: Iterable[str]) -> list[str]:
 
 
 def install_guard(layout: Layout, node_ip: str) -> None:
-    """Create the guard chain and jump to it first from FORWARD and INPUT."""
-    chain = settings.GUARD_CHAIN
-    record(layout, Entry("chain", {"table": "filter", "name": chain}))
-    run(["iptables", "-w", "-t", "filter", "-N", chain])
-    for rule in guard_rules(node_ip):
-        run(["iptables", "-w", "-t", "filter", "-A", chain, *rule])
+    """Create the guard chains and jump to them first from FORWARD and INPUT."""
+    for chain, rules in guard_chains(node_ip).items():
+        record(layout, Entry("chain", {"table": "filter", "name": chain}))
+        run(["iptables", "-w", "-t", "filter", "-N", chain])
+        for rule in rules:
+            run(["iptables", "-w", "-t", "filter", "-A", chain, *rule])
     for builtin, rule in guard_jumps():
         record(layout, Entry("rule", {"table": "filter", "chain": builtin, "rule": rule}))
         run(["iptables", "-w", "-t", "filter", "-I", builtin, "1", *rule])

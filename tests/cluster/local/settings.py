@@ -43,8 +43,9 @@ DEFAULT_NODE_IP: Final = "10.152.182.1"
 BRIDGE: Final = "cni0"
 CNI_NETWORK: Final = "reseau-k8s"
 
-# Our own iptables chain, jumped to from FORWARD and INPUT (DESIGN §5).
+# Our own iptables chains, jumped to from FORWARD and INPUT (DESIGN §5).
 GUARD_CHAIN: Final = "RESEAU-K8S-GUARD"
+GUARD_INPUT_CHAIN: Final = "RESEAU-K8S-GUARD-IN"
 
 # Listeners. Ports are the upstream defaults, so logs and docs read as usual; `up` checks that
 # each one is free before starting anything.

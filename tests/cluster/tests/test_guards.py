@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import socket
 import subprocess
 from pathlib import Path
 
@@ -16,6 +17,9 @@ import pytest
 
 from tests.cluster.local import network, preflight, settings, supervisor
 from tests.cluster.local.settings import Layout
+from tests.cluster.tests.kube import Kube, pod
+
+BUSYBOX = "docker.io/library/busybox:latest"
 
 pytestmark = pytest.mark.cluster
 
@@ -25,19 +29,19 @@ def _iptables(*args: str) -> list[list[str]]:
     return [shlex.split(line) for line in out.stdout.splitlines()]
 
 
-def test_guard_chain_holds_the_expected_rules(cluster: object) -> None:
-    rules = [r[2:] for r in _iptables("-S", settings.GUARD_CHAIN) if r[0] == "-A"]
-    expected = network.guard_rules(settings.node_ip())
-    assert rules == expected
+@pytest.mark.parametrize("chain", [settings.GUARD_CHAIN, settings.GUARD_INPUT_CHAIN])
+def test_guard_chains_hold_the_expected_rules(cluster: object, chain: str) -> None:
+    rules = [r[2:] for r in _iptables("-S", chain) if r[0] == "-A"]
+    assert rules == network.guard_chains(settings.node_ip())[chain]
     # The last rule rejects whatever the RETURNs above did not let through.
     assert rules[-1][-3:] == ["REJECT", "--reject-with", "icmp-admin-prohibited"]
 
 
-@pytest.mark.parametrize("builtin", ["FORWARD", "INPUT"])
-def test_guard_is_jumped_to_first(cluster: object, builtin: str) -> None:
+@pytest.mark.parametrize(("builtin", "chain"), network.guard_jumps())
+def test_guard_is_jumped_to_first(cluster: object, builtin: str, chain: list[str]) -> None:
     rules = [r[2:] for r in _iptables("-S", builtin) if r[0] == "-A"]
     assert rules, f"{builtin} is empty"
-    assert rules[0] == ["-s", settings.POD_CIDR, "-j", settings.GUARD_CHAIN]
+    assert rules[0] == chain
 
 
 def test_service_range_is_routed_to_the_cluster_interface(cluster: object) -> None:
@@ -126,3 +130,31 @@ def test_components_listen_on_loopback_or_the_node_address_only(cluster: object)
 def test_state_directory_is_private(cluster: object) -> None:
     root = settings.state_dir()
     assert root.stat().st_mode & 0o777 == 0o700
+
+
+def test_pods_reach_the_apiserver_but_no_other_host_service(ns: Kube) -> None:
+    """A service of the host listening on every address is out of the pods' reach, even
+    through the node address; the apiserver on that address is not. Every packet of this test
+    goes to addresses of this machine."""
+    node_ip = settings.node_ip()
+    with socket.socket() as listener:
+        listener.bind(("0.0.0.0", 0))
+        listener.listen()
+        listener.settimeout(0.2)
+        port = listener.getsockname()[1]
+        script = (
+            f"wget -O /dev/null http://{node_ip}:{settings.APISERVER_PORT}/ 2>&1; "
+            f"echo ===; timeout 5 wget -O /dev/null http://{node_ip}:{port}/ 2>&1; "
+            "echo exit=$?"
+        )
+        ns.apply(pod("probe", BUSYBOX, ["sh", "-c", script]))
+        assert ns.wait_pod_done("probe") == "Succeeded"
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing from the pod ever arrived
+        # The same port answers the host itself, through the node address.
+        with socket.create_connection((node_ip, port), timeout=2):
+            pass
+    apiserver, host_service = ns.run("logs", "probe").split("===")
+    # Plain HTTP to the apiserver's TLS port: it answered, so the pod got through.
+    assert "400 Bad Request" in apiserver, apiserver
+    assert "exit=0" not in host_service, host_service

@@ -27,17 +27,31 @@ def test_guard_lets_only_cluster_destinations_through() -> None:
     assert "-d" not in rules[-1]  # the last rule catches everything else
 
 
+def test_input_guard_lets_pods_reach_the_apiserver_and_kubelet_only() -> None:
+    rules = network.guard_input_rules(NODE_IP)
+    assert rules[0][:4] == ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED"]
+    ports = [r[r.index("--dport") + 1] for r in rules if "--dport" in r]
+    assert ports == ["6443", "10250"]
+    for rule in rules[1:-1]:
+        assert rule[-1] == "RETURN"
+        # Every exception names a destination: the node address or the pods' gateway.
+        assert rule[rule.index("-d") + 1] in (f"{NODE_IP}/32", "10.1.0.0/16")
+    assert rules[-1][-4:] == ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
+    assert "-d" not in rules[-1]
+
+
 def test_guard_jumps_from_forward_and_input_for_the_pod_range() -> None:
-    jumps = network.guard_jumps()
-    assert [chain for chain, _ in jumps] == ["FORWARD", "INPUT"]
-    for _, rule in jumps:
-        assert rule == ["-s", "10.1.0.0/16", "-j", settings.GUARD_CHAIN]
+    assert network.guard_jumps() == [
+        ("FORWARD", ["-s", "10.1.0.0/16", "-j", settings.GUARD_CHAIN]),
+        ("INPUT", ["-s", "10.1.0.0/16", "-j", settings.GUARD_INPUT_CHAIN]),
+    ]
 
 
 def test_guard_script_text() -> None:
     script = network.guard_script(NODE_IP)
-    assert script.startswith("*filter\n:RESEAU-K8S-GUARD - [0:0]\n")
-    assert "-I FORWARD 1 -s 10.1.0.0/16 -j RESEAU-K8S-GUARD" in script
+    assert script.startswith("*filter\n:RESEAU-K8S-GUARD - [0:0]\n:RESEAU-K8S-GUARD-IN - [0:0]\n")
+    assert "-I FORWARD 1 -s 10.1.0.0/16 -j RESEAU-K8S-GUARD\n" in script
+    assert "-I INPUT 1 -s 10.1.0.0/16 -j RESEAU-K8S-GUARD-IN\n" in script
     assert '"reseau-k8s: pods never leave the machine"' in script
     assert script.endswith("COMMIT\n")
 
