@@ -398,6 +398,7 @@ def _ensure_component(
     progress(f"building {component.name} {version} (go build {len(component.packages)} pkgs)")
     start = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=f".{component.name}-", dir=final.parent))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would hide the binaries from anyone but root
     try:
         compiled = _run_go_build(component, version, tmp, progress)
         seen = _check_versions(component, version, tmp)
@@ -459,6 +460,7 @@ def ensure_binaries(progress: Progress = say, timings: dict[str, float] | None =
         if not (root / "versions.json").is_file():
             root.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=".assemble-", dir=root.parent))
+            tmp.chmod(0o755)
             try:
                 (tmp / "bin").mkdir()
                 (tmp / "cni").mkdir()
