@@ -22,6 +22,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,34 +302,97 @@ def snapshot(kubeconfig: Path, kinds: list[str]) -> dict[str, ObjectRef]:
     return snap
 
 
-def leaks(before: dict[str, ObjectRef], after: dict[str, ObjectRef]) -> list[str]:
-    problems: list[str] = []
-    for uid, ref in sorted(after.items(), key=lambda kv: str(kv[1])):
+@dataclass(frozen=True)
+class Change:
+    what: str  # "created and left behind", "changed and not restored", "deleted"
+    ref: ObjectRef
+    inside: int = 0  # objects of a created/deleted namespace, folded into it
+
+    def __str__(self) -> str:
+        extra = f" (and {self.inside} objects in it)" if self.inside else ""
+        return f"{self.what}: {self.ref}{extra}"
+
+    def named_in(self, text: str) -> bool:
+        """Does the page name this object (or its namespace)?  See `split`."""
+        names = {self.ref.name, self.ref.namespace} - {""}
+        return any(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-])", text) for n in names)
+
+
+def leaks(before: dict[str, ObjectRef], after: dict[str, ObjectRef]) -> list[Change]:
+    changes: list[Change] = []
+    for uid, ref in after.items():
         if uid not in before:
-            problems.append(f"created and left behind: {ref}")
+            changes.append(Change("created and left behind", ref))
         elif before[uid].fingerprint != ref.fingerprint:
-            problems.append(f"changed and not restored: {ref}")
-    for uid, ref in sorted(before.items(), key=lambda kv: str(kv[1])):
+            changes.append(Change("changed and not restored", ref))
+    for uid, ref in before.items():
         if uid not in after:
-            problems.append(f"deleted: {ref}")
-    return problems
+            changes.append(Change("deleted", ref))
+    # The contents of a namespace that appeared or vanished are that namespace's story.
+    gone = {(c.what, c.ref.name) for c in changes if c.ref.kind == "Namespace"}
+    folded: dict[tuple[str, str], int] = {}
+    kept: list[Change] = []
+    for c in changes:
+        if c.ref.namespace and (c.what, c.ref.namespace) in gone:
+            key = (c.what, c.ref.namespace)
+            folded[key] = folded.get(key, 0) + 1
+        else:
+            kept.append(c)
+    kept = [
+        Change(c.what, c.ref, folded.get((c.what, c.ref.name), 0))
+        if c.ref.kind == "Namespace"
+        else c
+        for c in kept
+    ]
+    return sorted(kept, key=lambda c: (c.what, str(c.ref)))
+
+
+def split(changes: list[Change], page_text: str) -> tuple[list[Change], list[Change]]:
+    """(the page's, probably someone else's).
+
+    The cluster may be shared (writers run their pages on the shared local cluster while
+    the cluster's own tests run): an object the page never names, in its text or the
+    snippets it includes, was not created, changed or deleted by it.  Pages create what
+    they show, so in a cluster of its own (CI) this sets nothing aside.
+    """
+    mine = [c for c in changes if c.named_in(page_text)]
+    others = [c for c in changes if not c.named_in(page_text)]
+    return mine, others
 
 
 # -- exclusive pages -----------------------------------------------------------------------
 
 
 class PageLock:
-    """flock on a file shared by every worker of a run: shared for pages, exclusive for the
-    pages marked `page exclusive`."""
+    """flock on a file shared by every worker of a run (and by every run on the same
+    cluster): shared for pages, exclusive for the pages marked `page exclusive`."""
 
     def __init__(self, path: Path):
         self.path = path
+        self.holder = path.with_suffix(".holder")
         self.fd: int | None = None
 
-    def acquire(self, exclusive: bool) -> None:
+    def acquire(self, exclusive: bool, who: str = "") -> float:
+        """Take the lock; returns how long it waited (seconds)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        t = time.monotonic()
+        try:
+            fcntl.flock(self.fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                held = self.holder.read_text().strip()
+            except OSError:
+                held = ""
+            reason = f"an exclusive page runs ({held})" if held else "other pages run"
+            print(
+                f"doctest: {who} waits for the cluster: {reason}", file=sys.__stderr__, flush=True
+            )
+            fcntl.flock(self.fd, mode)
+        if exclusive:
+            self.holder.write_text(f"{who}, pid {os.getpid()}\n")
+        return time.monotonic() - t
 
     def release(self) -> None:
         if self.fd is not None:

@@ -110,6 +110,8 @@ class PageRuntime:
         self.edits: list[update.Edit] = []
         self.update_notes: list[str] = []
         self.page_errors: list[str] = []
+        self.warnings: list[str] = []
+        self.lock_wait = 0.0
         self.t0 = 0.0
         self.finished = False
 
@@ -164,7 +166,14 @@ class PageRuntime:
         self.started = True
         self.t0 = time.monotonic()
         self.lock = isolation.PageLock(ctx.lock_path)
-        self.lock.acquire(exclusive=self.parsed.page.exclusive)
+        self.lock_wait = self.lock.acquire(exclusive=self.parsed.page.exclusive, who=self.rel)
+        if self.lock_wait > 1:
+            self.warnings.append(
+                f"{self.rel}: waited {self.lock_wait:.0f} s for the cluster "
+                "(a page marked exclusive was running)"
+                if not self.parsed.page.exclusive
+                else f"{self.rel}: waited {self.lock_wait:.0f} s for the other pages to finish"
+            )
         self.namespace = isolation.namespace_for(self.page.source, ctx.docs_root)
         self.tmp = ctx.scratch / self.namespace
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -239,7 +248,7 @@ class PageRuntime:
         reason = self.skip_reason(block)
         if reason is not None:
             rec.status, rec.reason = "skipped", reason
-            pytest.skip(reason)
+            raise _skip(reason)
         t = time.monotonic()
         try:
             self.start()
@@ -289,7 +298,14 @@ class PageRuntime:
             head += f"\n  at {self.page.where(line)}: {r.failed_command}"
         if r.shell_lost:
             head += "\n  (the page's shell had to be killed: its variables and directory are lost)"
-        return head + "\n" + _output(r.output)
+        return head + "\n" + _output(self._locate(r, block.start))
+
+    def _locate(self, r: RunResult, first: int) -> str:
+        """bash names the temporary block file in its messages: name the page line instead."""
+        if r.script is None:
+            return r.output
+        pattern = re.compile(re.escape(str(r.script)) + r": line (\d+):")
+        return pattern.sub(lambda m: self.page.where(first + int(m.group(1))) + ":", r.output)
 
     def _run_console(self, block: Block, rec: Record) -> str | None:
         assert self.shell is not None and self.ctx is not None
@@ -352,12 +368,13 @@ class PageRuntime:
         if r.timed_out:
             return (
                 f"{where}: timeout after {limit:g} s{tries} in page {self.rel}: $ {first}\n"
-                + _output(r.output)
+                + _output(self._locate(r, cmd.line - 1))
             )
         if cmp.matched:
             return (
                 f"{where}: `{first}` exited with status {r.status}{tries}; a console example "
-                "whose expected output is empty or only `...` must succeed\n" + _output(r.output)
+                "whose expected output is empty or only `...` must succeed\n"
+                + _output(self._locate(r, cmd.line - 1))
             )
         out_where = self.page.where(cmd.output_start) if cmd.output else where
         status = f" (exit status {r.status})" if r.status else ""
@@ -405,13 +422,18 @@ class PageRuntime:
         ctx = self.ctx
         if self.started and ctx is not None and ctx.has_cluster and self.before is not None:
             after = isolation.snapshot(ctx.cluster.kubeconfig, ctx.kinds)
-            found = isolation.leaks(self.before, after)
-            if found:
-                self.page_errors += found
+            mine, others = isolation.split(isolation.leaks(self.before, after), self.page.text)
+            self.warnings += [
+                f"{self.rel}: not counted against the page (it never names them; another user "
+                f"of the cluster?): {c}"
+                for c in others
+            ]
+            if mine:
+                self.page_errors += [str(c) for c in mine]
                 messages.append(
                     f"{self.rel}: the page changed the cluster outside its namespace and did not "
                     "restore it (clean up visibly or in a hidden cleanup block):\n  "
-                    + "\n  ".join(found)
+                    + "\n  ".join(str(c) for c in mine)
                 )
         if self.edits:
             self.apply_edits()
@@ -419,6 +441,15 @@ class PageRuntime:
 
     def duration(self) -> float:
         return time.monotonic() - self.t0 if self.started else 0.0
+
+
+def _skip(reason: str) -> BaseException:
+    # Reported at the example's page and line (`SKIPPED … docs/fr/…md:42: reason`), not at
+    # this file; `_use_item_location` is how pytest's own skip marks do it.
+    try:
+        return pytest.skip.Exception(reason, _use_item_location=True)
+    except TypeError:  # an older pytest
+        return pytest.skip.Exception(reason)
 
 
 def _kubectl() -> str:

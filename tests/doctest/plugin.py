@@ -271,6 +271,23 @@ def _teardown(namespace: dict[str, Any]) -> None:
         runtime.close()
 
 
+class PageItem(SybilItem):
+    """One example; pytest reads reportinfo lines from 0, Sybil gives them from 1."""
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        path, line, info = super().reportinfo()
+        return path, (line - 1 if line else line), info
+
+
+class PageFile(SybilFile):
+    def collect(self) -> Any:
+        for sybil in self.sybils:
+            document = sybil.parse(self.path)
+            self.documents.append(document)
+            for example in document.examples():
+                yield PageItem.from_parent(self, sybil=sybil, example=example)
+
+
 SYBIL = Sybil(
     parsers=[],
     patterns=["*.md"],
@@ -280,7 +297,7 @@ SYBIL = Sybil(
 )
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SybilFile | None:
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PageFile | None:
     state = _STATE
     if state is None or file_path.suffix != ".md":
         return None
@@ -294,7 +311,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SybilFile 
             fnmatch.fnmatch(rel_root, g) or fnmatch.fnmatch(rel_docs, g) for g in state.pages_globs
         ):
             return None
-    return SybilFile.from_parent(parent, path=file_path, sybils=[SYBIL])
+    return PageFile.from_parent(parent, path=file_path, sybils=[SYBIL])
 
 
 # -- results -------------------------------------------------------------------------------
@@ -379,6 +396,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             if b.kind == "cleanup"
         ]
         payload["errors"] = list(rt.page_errors)
+        payload["warnings"] = list(rt.warnings)
         payload["updates"] = list(rt.update_notes)
     elif isinstance(parsed, Block) and isinstance(rt, PageRuntime):
         payload["type"] = "example"
@@ -410,6 +428,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             entry.inputs = payload["inputs"]
             entry.examples += payload["hidden"]
             entry.errors += payload["errors"]
+            entry.warnings += payload["warnings"]
             entry.updates += payload["updates"]
             if payload["outcome"] == "failed":
                 entry.failed_items += 1

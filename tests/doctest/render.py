@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,10 +173,12 @@ class Renderer:
                     body, page=page, config=self.config, files=Files([file])
                 )
         except SystemExit as exc:  # on_error_fail: mkdocs-macros exits the process
-            raise RenderError(f"{path}: macro rendering failed: {self._log.text()}") from exc
+            raise RenderError(
+                f"{self._rel(path)}: macro rendering failed: {self._log.text()}"
+            ) from exc
         errors = [r for r in self._log.records if r.levelno >= logging.WARNING]
         if errors:
-            raise RenderError(f"{path}: macro rendering failed:\n{self._log.text()}")
+            raise RenderError(f"{self._rel(path)}: macro rendering failed:\n{self._log.text()}")
         return out, out != body
 
     # -- snippets --------------------------------------------------------------------------
@@ -200,8 +203,15 @@ class Renderer:
             found.append(table[int(m.group(1))] if m else None)
         return plain, found, proc
 
+    def _rel(self, path: Path) -> str:
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+
     def includes(
-        self, proc: _TrackingSnippets | None, lines: list[str], page: Path
+        self,
+        proc: SnippetPreprocessor | None,
+        lines: list[str],
+        page: Path,
+        source_line: Callable[[int], int] = lambda idx: idx + 1,
     ) -> list[Include]:
         """Top-level snippet includes of the (macro-rendered) page, with their line."""
         if proc is None:
@@ -226,7 +236,10 @@ class Renderer:
                 continue
             resolved = proc.get_snippet_path(target["path"])
             if resolved is None:
-                raise RenderError(f"{page}: line {idx + 1}: snippet {path!r} not found")
+                raise RenderError(
+                    f"{self._rel(page)}:{source_line(idx)}: snippet {path!r} not found "
+                    f"(base path: {', '.join(self._rel(Path(b)) for b in proc.base_path)})"
+                )
             out.append(Include(Path(resolved).resolve(), idx))
         return out
 
@@ -237,7 +250,7 @@ class Renderer:
         try:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise RenderError(f"{path}: cannot read: {exc}") from exc
+            raise RenderError(f"{self._rel(path)}: cannot read: {exc}") from exc
         src_lines = source.split("\n")
         body, meta = get_data(source)
         rendered, macros_rendered = self._macros(path, body, meta)
@@ -246,11 +259,14 @@ class Renderer:
 
         # Page lines are tagged with their index in the macro output (1-based).
         origins_in = [(path, k + 1) for k in range(len(r_lines))]
+        rel = self._rel(path)
+        scanner = SnippetPreprocessor(self.snippet_config, self.md) if self.snippet_config else None
+        # Top-level includes first: a missing file is then named with its line.
+        includes = self.includes(scanner, r_lines, path, lambda idx: stage1[idx][0])
         try:
-            out_lines, found, proc = self._snippets(r_lines, origins_in)
-            includes = self.includes(proc, r_lines, path)
+            out_lines, found, _ = self._snippets(r_lines, origins_in)
         except SnippetMissingError as exc:
-            raise RenderError(f"{path}: {exc}") from exc
+            raise RenderError(f"{rel}: {exc}") from exc
 
         origins = _resolve(path, out_lines, found, stage1, src_lines)
         incs = [Include(i.path, stage1[i.page_line][0]) for i in includes]

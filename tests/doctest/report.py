@@ -10,7 +10,7 @@ Schema (version 1):
                counts: {examples, run, passed, failed, skipped}, coverage,
                examples: [{source, file, line, page_line, kind, hidden, status, ran,
                            reason, duration_s, attempts, updated}],
-               errors: [...], updates: [...]}}}
+               errors: [...], warnings: [...], updates: [...]}}}
 
 `examples` counts what readers see; hidden setup/cleanup blocks are listed (hidden: true)
 but not counted.  Coverage = examples run / examples.  Pages that a run did not select keep
@@ -44,6 +44,7 @@ class PageEntry:
     exclusive: bool = False
     inputs: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     updates: list[str] = field(default_factory=list)
     failed_items: int = 0
 
@@ -94,6 +95,7 @@ def build(
             "coverage": coverage(counts),
             "examples": entry.examples,
             "errors": entry.errors,
+            "warnings": entry.warnings,
             "updates": entry.updates,
         }
         totals["pages"] += 1
@@ -154,8 +156,10 @@ def summary_lines(pages: dict[str, PageEntry], run: dict[str, Any]) -> list[str]
     if skipped:
         lines.append("skipped examples:")
         lines += [f"  {src}: {reason}" for src, reason in skipped]
-    for _, entry in sorted(pages.items()):
-        lines += [f"  {u}" for u in entry.updates]
+    notes = [n for _, e in sorted(pages.items()) for n in e.updates + e.warnings]
+    if notes:
+        lines.append("notes:")
+        lines += [f"  {n}" for n in notes]
     return lines
 
 

@@ -68,6 +68,7 @@ class RunResult:
     failed_command: str | None = None  # the first failing command (strict mode)
     failed_line: int | None = None  # its line in the block, 1-based
     shell_lost: bool = False  # bash had to be killed; state is gone
+    script: Path | None = None  # the file the block ran from (bash names it in messages)
 
 
 class BashSession:
@@ -143,7 +144,7 @@ class BashSession:
             if len(parts) == 3:
                 failed_line = int(parts[1]) if parts[1].isdigit() else None
                 failed_cmd = parts[2].rstrip("\n")
-        return RunResult(status, out, duration, timed_out, failed_cmd, failed_line, lost)
+        return RunResult(status, out, duration, timed_out, failed_cmd, failed_line, lost, block)
 
     def _collect(self, deadline: float, grace: float) -> tuple[int, str, bool, bool]:
         assert self.proc is not None and self.proc.stdout is not None

@@ -305,6 +305,9 @@ def test_timeout_names_page_line_and_duration(run: Run) -> None:
     assert e["status"] == "failed"
     assert e["reason"] == "docs/fr/timeout.md:4: timeout after 1 s in page docs/fr/timeout.md"
     assert e["duration_s"] < 10
+    # bash's "Killed" notice names the page line, not the harness's temporary file.
+    assert "  | docs/fr/timeout.md:5: " in run.output and "Killed" in run.output
+    assert "blocks/block-" not in run.output
 
 
 def test_bounded_retry_gives_up(run: Run) -> None:
@@ -354,6 +357,8 @@ def test_terminal_summary_shows_coverage(run: Run) -> None:
     assert "state.md" in run.output and "82 %" in run.output
     assert "report: reports/doctest.json" in run.output
     assert "docs/fr/state.md:60: requires microk8s: addon MicroK8s" in run.output
+    # pytest's own skip summary points at the page line too.
+    assert "SKIPPED [1] docs/fr/state.md:55: skip: montre une commande interactive" in run.output
 
 
 UPDATE_PAGE = """\

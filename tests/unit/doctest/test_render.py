@@ -76,8 +76,10 @@ def test_undefined_variable_and_missing_snippet_are_errors(project: Path) -> Non
     with pytest.raises(RenderError, match=r"bad\.md: macro rendering failed"):
         Renderer(project / "mkdocs.yml").render(bad)
     missing = project / "docs/fr/missing.md"
-    missing.write_text('# x\n\n--8<-- "x/absent.sh"\n')
-    with pytest.raises(RenderError, match=r"absent\.sh"):
+    missing.write_text('---\nrender_macros: true\n---\n# x\n\n--8<-- "x/absent.sh"\n')
+    with pytest.raises(
+        RenderError, match=r"^docs/fr/missing\.md:6: snippet 'x/absent\.sh' not found"
+    ):
         Renderer(project / "mkdocs.yml").render(missing)
 
 
