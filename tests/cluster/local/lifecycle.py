@@ -308,7 +308,15 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
     _wait("iptables rules", "kube-proxy", _proxy_synced, sup, layout, 60)
     network.keep_guard_first()
     _finish_prepull(pull, layout)
-    _wait(f"DNS answer for {DNS_NAME}", "coredns", _dns_answers, sup, layout, 120)
+    try:
+        _wait(f"DNS answer for {DNS_NAME}", "coredns", _dns_answers, sup, layout, 120)
+    except ComponentFailed as failure:
+        if failure.component != "coredns":
+            raise
+        raise ComponentFailed(
+            "coredns", f"no DNS answer for {DNS_NAME} after 120 s ({_coredns_state(admin)})",
+            _coredns_log(layout),
+        ) from None  # fmt: skip
     clock(f"CoreDNS answers {DNS_NAME} at {settings.DNS_SERVICE_IP}")
 
     server_version = admin.get_json("/version")["gitVersion"]
@@ -326,6 +334,40 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
             "up_seconds": round(clock.elapsed(), 1),
         },
     )
+
+
+def _coredns_state(admin: Client) -> str:
+    """One line on the CoreDNS pods (phase, readiness, waiting reasons) for an error message."""
+    try:
+        pods = admin.get_json(
+            f"/api/v1/namespaces/kube-system/pods?labelSelector={settings.COREDNS_LABEL}"
+        )["items"]
+    except (OSError, ApiError, ValueError) as exc:
+        return f"pods unreadable: {exc}"
+    if not pods:
+        return "no CoreDNS pod was created"
+    described = []
+    for pod in pods:
+        status = pod.get("status", {})
+        waiting = [
+            c["state"]["waiting"].get("reason", "")
+            for c in status.get("containerStatuses", [])
+            if "waiting" in c.get("state", {})
+        ]
+        ready = [c["status"] for c in status.get("conditions", []) if c["type"] == "Ready"]
+        described.append(
+            f"pod {pod['metadata']['name']}: {status.get('phase')}, ready={ready or '?'}"
+            + (f", waiting: {', '.join(waiting)}" if waiting else "")
+        )
+    return "; ".join(described)
+
+
+def _coredns_log(layout: Layout) -> Path | None:
+    """The newest CoreDNS container log in the kubelet's pod logs, if any."""
+    logs = sorted(
+        layout.pod_logs.glob("kube-system_coredns-*/coredns/*.log"), key=lambda p: p.stat().st_mtime
+    )
+    return logs[-1] if logs else None
 
 
 def _background(work: Callable[[], Path]) -> concurrent.futures.Future[Path]:
