@@ -412,6 +412,7 @@ def up(progress: Progress = print) -> LocalCluster:
     """Start the local cluster (or return the running one); see the module docstring."""
     clock = Clock(progress)
     layout = _layout()
+    preflight.check_host()  # root on Linux before anything, even the lock
     with _lock():
         running = _running_cluster(layout)
         if running is not None:
@@ -423,7 +424,6 @@ def up(progress: Progress = print) -> LocalCluster:
             problems = teardown.down(layout, clock)
             if problems:
                 raise RuntimeError("cannot clean the previous cluster:\n  " + "\n  ".join(problems))
-        preflight.check_host()
         node_ip = settings.node_ip()
         versions: dict[str, str] = {}
         try:

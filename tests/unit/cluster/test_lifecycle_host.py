@@ -244,3 +244,23 @@ def test_resolve_times_out() -> None:
         port = silent.getsockname()[1]
         with pytest.raises(dnsclient.DnsError):
             dnsclient.resolve_a("x.cluster.local", "127.0.0.1", port, timeout=0.2)
+
+
+# --- prerequisites ----------------------------------------------------------------------
+
+
+def test_up_needs_root_before_anything(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tests.cluster.local import lifecycle
+
+    monkeypatch.setattr(preflight.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(lifecycle, "LOCK_FILE", tmp_path / "lock")
+    monkeypatch.setenv("RESEAU_K8S_STATE_DIR", str(tmp_path / "state"))
+    with pytest.raises(preflight.PreflightError, match="needs root"):
+        lifecycle.up(lambda line: None)
+    assert not (tmp_path / "lock").exists()
+    assert not (tmp_path / "state").exists()
+
+
+def test_missing_tools_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preflight.shutil, "which", lambda tool: None if tool == "runc" else "/x")
+    assert preflight.missing_tools() == ["runc (runc)"]
