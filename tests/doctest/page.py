@@ -224,7 +224,15 @@ class PageRuntime:
         self.shell = BashSession(work, env, self.tmp / "blocks")
 
     def close(self) -> None:
-        """Always called (teardown, atexit): kill the shell, delete the namespace, unlock."""
+        """Always called (teardown): cleanup blocks if the page end was not reached (`-x`,
+        Ctrl-C), then kill the shell, delete the namespace, unlock."""
+        if self.started and not self.finished:
+            try:
+                message = self.finish()
+            except Exception as exc:  # the page is being torn down: say it, go on
+                message = f"{type(exc).__name__}: {exc}"
+            if message:
+                print(f"doctest: {self.rel}: at teardown: {message}", file=sys.__stderr__)
         if self.shell is not None:
             self.shell.kill()
             self.shell = None

@@ -410,3 +410,13 @@ def test_pages_option_selects_pages(tmp_path: Path) -> None:
     result = run_doctest(root, "--pages", "b/*")
     assert list(result.report["pages"]) == ["docs/fr/b/c.md"]
     assert result.returncode == 0
+
+
+def test_cleanup_runs_when_the_run_stops_early(tmp_path: Path) -> None:
+    mark = tmp_path / "mark"
+    page = FAILING.replace('"$CLEANUP_MARK"', str(mark))
+    root = make_project(tmp_path / "p", {"a.md": page, "b.md": "```bash\ntrue\n```\n"})
+    result = run_doctest(root, "-x")
+    assert result.returncode == 1
+    assert "stopping after 1 failures" in result.output
+    assert mark.read_text() == "cleaned-after-failure\n"
