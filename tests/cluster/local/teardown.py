@@ -3,13 +3,14 @@
 Works from the state directory alone, whatever point `up` reached: each step tolerates a
 resource that never came to exist. Order matters:
 
-1. the kubelet first (it would restart containers), then the other node and control-plane
-   clients, then containerd;
-2. the containers: every process in the kubelet's cgroup tree (only pods live there), then
-   the containerd shims, whose PIDs containerd wrote under the state directory;
-3. the control plane's storage (apiserver, etcd) and the registry;
-4. mounts under the state directory, then the journal backwards (links, routes, chains,
-   sysctls, directories), then kube-proxy's and portmap's chains, the cgroups, the state.
+1. the kubelet and the other clients of the apiserver first (the kubelet would restart
+   containers);
+2. the pods' containers: every process in the kubelet's cgroup tree (only pods live there);
+3. containerd, then its shims (they stay in the session of the containerd we started);
+4. the apiserver and the registry, then etcd;
+5. mounts under the state directory, the kubelet's log links and libcni's cache entries,
+   then the journal backwards (cgroups, kube-proxy's and portmap's chains, the bridge, the
+   guard chains, the node interface and its route, sysctls, directories), then the state.
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ NODE_TIER = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager
 RUNTIME_TIER = ("containerd",)
 STORAGE_TIERS = (("kube-apiserver", "registry"), ("etcd",))
 SHIM_SOCKET_DIR = Path("/run/containerd/s")
+# The programs of the cluster (a kubectl naming the admin kubeconfig is not one of them).
+COMPONENT_BINARIES = frozenset(
+    {
+        "etcd",
+        "containerd",
+        "containerd-shim-runc-v2",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubelet",
+        "kube-proxy",
+    }
+)
 
 
 def _stop_components(layout: Layout, names: tuple[str, ...], report: Callable[[str], None]) -> None:
@@ -185,9 +199,30 @@ def down(layout: Layout, report: Callable[[str], None] = print) -> list[str]:
     return problems
 
 
+def _cluster_processes(layout: Layout) -> list[str]:
+    """Live cluster programs whose command line names the state directory (every component
+    and shim does), and the registry: a check only, nothing is signalled by name."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = [a.decode(errors="replace") for a in argv if a]
+        if not text:
+            continue
+        component = Path(text[0]).name in COMPONENT_BINARIES
+        names_state = any(str(layout.root) in a for a in text)
+        if (component and names_state) or "tests.cluster.local.registry" in text:
+            found.append(f"process {entry} ({' '.join(text)[:80]})")
+    return found
+
+
 def leftovers(layout: Layout, node_ip: str) -> list[str]:
     """What of a cluster remains on the host (what the teardown test asserts is nothing)."""
-    found = []
+    found = _cluster_processes(layout)
     for record in supervisor.records(layout):
         if supervisor.is_same_process(record):
             found.append(f"process {record.name} ({record.pid})")
