@@ -23,6 +23,7 @@ from tests.doctest.directives import Directive
 from tests.doctest.matcher import compare
 from tests.doctest.parser import Block, ConsoleCommand, ParsedPage
 from tests.doctest.render import RenderedPage
+from tests.doctest.report import CASCADE
 from tests.doctest.shell import BashSession, RunResult
 
 DEFAULT_TIMEOUT = 60.0
@@ -150,7 +151,7 @@ class PageRuntime:
         if d.requires and (miss := self.missing(d.requires)):
             return f"requires {', '.join(miss)}" + (f": {d.reason}" if d.reason else "")
         if self.failed_at is not None and block.kind != "cleanup":
-            return f"not run: an earlier example failed ({self.failed_at})"
+            return f"{CASCADE} ({self.failed_at})"
         return None
 
     def runnable(self) -> list[Block]:

@@ -29,6 +29,8 @@ from typing import Any
 
 SCHEMA = "reseau-k8s/doctest-report"
 SCHEMA_VERSION = 1
+# The reason given to the examples of a page after its first failure (see page.py).
+CASCADE = "not run: an earlier example failed"
 
 
 def sha256(path: Path) -> str:
@@ -147,15 +149,20 @@ def summary_lines(pages: dict[str, PageEntry], run: dict[str, Any]) -> list[str]
         name = name if len(name) <= 58 else "…" + name[-57:]
         lines.append(_row(name, c, entry.duration_s, entry.result()))
     lines.append(_row("total", totals, duration, ""))
-    skipped = [
-        (e["source"], e["reason"])
-        for _, entry in sorted(pages.items())
-        for e in entry.examples
-        if e["status"] == "skipped" and not e.get("hidden")
-    ]
+    skipped: list[str] = []
+    for key, entry in sorted(pages.items()):
+        cascade = [e for e in entry.examples if e["reason"].startswith(CASCADE)]
+        skipped += [
+            f"  {e['source']}: {e['reason']}"
+            for e in entry.examples
+            if e["status"] == "skipped" and not e.get("hidden") and e not in cascade
+        ]
+        if cascade:
+            after = cascade[0]["reason"].removeprefix(CASCADE).strip(" ()")
+            skipped.append(f"  {key}: {len(cascade)} more not run after the failure ({after})")
     if skipped:
         lines.append("skipped examples:")
-        lines += [f"  {src}: {reason}" for src, reason in skipped]
+        lines += skipped
     notes = [n for _, e in sorted(pages.items()) for n in e.updates + e.warnings]
     if notes:
         lines.append("notes:")

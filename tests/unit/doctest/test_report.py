@@ -75,3 +75,17 @@ def test_summary_table() -> None:
     assert lines[2].startswith("07/a.md") and "50 %" in lines[2]
     assert lines[3].startswith("total")
     assert lines[-1] == "  docs/fr/a.md:9: requires microk8s"
+
+
+def test_skips_after_a_failure_are_one_line_per_page() -> None:
+    reason = "not run: an earlier example failed (docs/fr/a.md:3)"
+    entry = PageEntry(
+        "docs/fr/a.md",
+        [example("failed", line=3)]
+        + [dict(example("skipped", line=n), reason=reason) for n in (5, 9)],
+    )
+    lines = summary_lines({"docs/fr/a.md": entry}, RUN)
+    assert lines[-2:] == [
+        "skipped examples:",
+        "  docs/fr/a.md: 2 more not run after the failure (docs/fr/a.md:3)",
+    ]
