@@ -117,3 +117,28 @@ def test_tail_lines(tmp_path: Path) -> None:
     log.write_text("".join(f"line {i}\n" for i in range(100)))
     assert supervisor.tail_lines(log, 3) == "line 97\nline 98\nline 99"
     assert supervisor.tail_lines(tmp_path / "missing.log", 3) == ""
+
+
+class _FakeClient:
+    def __init__(self, pods: list[dict]) -> None:
+        self.pods = pods
+
+    def get_json(self, path: str) -> dict:
+        assert "labelSelector=k8s-app=kube-dns" in path
+        return {"items": self.pods}
+
+
+def test_coredns_state_for_error_messages() -> None:
+    from tests.cluster.local import lifecycle
+
+    pending = {
+        "metadata": {"name": "coredns-abc"},
+        "status": {
+            "phase": "Pending",
+            "conditions": [{"type": "Ready", "status": "False"}],
+            "containerStatuses": [{"state": {"waiting": {"reason": "ErrImagePull"}}}],
+        },
+    }
+    state_line = lifecycle._coredns_state(_FakeClient([pending]))  # type: ignore[arg-type]
+    assert state_line == "pod coredns-abc: Pending, ready=['False'], waiting: ErrImagePull"
+    assert lifecycle._coredns_state(_FakeClient([])) == "no CoreDNS pod was created"  # type: ignore[arg-type]
