@@ -70,6 +70,7 @@ class RunContext:
     update: bool = False
     default_timeout: float = DEFAULT_TIMEOUT
     leak_check: bool = True
+    keep_going: bool = False  # run a page's examples after its first failure
     namespaces: isolation.Namespaces | None = None
     kinds: list[str] = field(default_factory=list)
     real_microk8s: str | None = None
@@ -150,7 +151,7 @@ class PageRuntime:
             return f"skip: {d.reason}"
         if d.requires and (miss := self.missing(d.requires)):
             return f"requires {', '.join(miss)}" + (f": {d.reason}" if d.reason else "")
-        if self.failed_at is not None and block.kind != "cleanup":
+        if self.failed_at is not None and block.kind != "cleanup" and not self.ctx.keep_going:
             return f"{CASCADE} ({self.failed_at})"
         return None
 

@@ -95,6 +95,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="default per-example timeout in seconds (default 60)",
     )
     g.addoption("--no-leak-check", action="store_true", help="skip the before/after snapshot")
+    g.addoption(
+        "--keep-going",
+        action="store_true",
+        help="run the rest of a page after a failure (later failures may only be consequences)",
+    )
     g.addoption("--doctest-config", default="mkdocs.yml", help="the site's MkDocs config")
 
 
@@ -206,6 +211,7 @@ def _make_context(
         update=bool(config.getoption("update")),
         default_timeout=float(config.getoption("doctest_timeout")),
         leak_check=leak and info.provider != "none",
+        keep_going=bool(config.getoption("keep_going")),
         namespaces=namespaces,
         kinds=kinds,
         real_microk8s=shutil.which("microk8s") if info.provider == "microk8s" else None,

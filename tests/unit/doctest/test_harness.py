@@ -420,3 +420,10 @@ def test_cleanup_runs_when_the_run_stops_early(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "stopping after 1 failures" in result.output
     assert mark.read_text() == "cleaned-after-failure\n"
+
+
+def test_keep_going_runs_the_rest_of_the_page(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"a.md": FAILING.replace('"$CLEANUP_MARK"', "/dev/null")})
+    result = run_doctest(root, "--keep-going")
+    assert result.example("a.md", 3)["status"] == "failed"
+    assert result.example("a.md", 9)["status"] == "passed"
