@@ -397,8 +397,9 @@ class PageRuntime:
             self.update_notes.append(f"--update refused: {exc}")
 
     def apply_edits(self) -> None:
-        done = update.apply(self.edits)
+        done, refused = update.apply(self.edits)
         self.update_notes += [f"--update rewrote the expected output at {w}" for w in done]
+        self.update_notes += [f"--update refused: {r}" for r in refused]
         self.edits = []
 
     # -- end of page ----------------------------------------------------------------------

@@ -26,6 +26,9 @@ class Edit:
     count: int  # source lines replaced; 0 inserts before first_line
     new_lines: tuple[str, ...]
     where: str
+    # What the source must still say there (the lines replaced, or the line an insertion
+    # follows): the page may have been edited while the doctest ran.
+    expect: tuple[str, ...] = ()
 
 
 def plan(page: RenderedPage, block: Block, cmd: ConsoleCommand, new_output: list[str]) -> Edit:
@@ -40,7 +43,15 @@ def plan(page: RenderedPage, block: Block, cmd: ConsoleCommand, new_output: list
                 f"{page.where(cmd.last_line)}: the command comes from a snippet; "
                 "add its output there by hand"
             )
-        return Edit(page.source, anchor.line + 1, 0, tuple(new), page.where(cmd.line))
+        written = page.source.read_text(encoding="utf-8").split("\n")
+        return Edit(
+            page.source,
+            anchor.line + 1,
+            0,
+            tuple(new),
+            page.where(cmd.line),
+            (written[anchor.line - 1],),
+        )
     indices = range(cmd.output_start, cmd.output_start + len(expected))
     origins = [page.origins[i] for i in indices]
     first = origins[0]
@@ -59,19 +70,30 @@ def plan(page: RenderedPage, block: Block, cmd: ConsoleCommand, new_output: list
         raise UpdateRefused(
             f"{page.where(cmd.output_start)}: the expected output is not contiguous in the source"
         )
-    return Edit(page.source, first.line, len(origins), tuple(new), page.where(cmd.output_start))
+    old = tuple(page.lines[i] for i in indices)
+    return Edit(
+        page.source, first.line, len(origins), tuple(new), page.where(cmd.output_start), old
+    )
 
 
-def apply(edits: list[Edit]) -> list[str]:
-    """Apply edits bottom-up per file; returns `file:line` of each rewritten output."""
+def apply(edits: list[Edit]) -> tuple[list[str], list[str]]:
+    """Apply edits bottom-up per file: (`file:line` rewritten, refusals)."""
     done: list[str] = []
+    refused: list[str] = []
     by_file: dict[Path, list[Edit]] = {}
     for e in edits:
         by_file.setdefault(e.file, []).append(e)
     for path, file_edits in by_file.items():
         lines = path.read_text(encoding="utf-8").split("\n")
         for e in sorted(file_edits, key=lambda e: e.first_line, reverse=True):
+            if e.count:
+                now = tuple(lines[e.first_line - 1 : e.first_line - 1 + e.count])
+            else:
+                now = tuple(lines[e.first_line - 2 : e.first_line - 1])
+            if e.expect and now != e.expect:
+                refused.append(f"{e.where}: the page changed during the run; run --update again")
+                continue
             lines[e.first_line - 1 : e.first_line - 1 + e.count] = list(e.new_lines)
             done.append(e.where)
         path.write_text("\n".join(lines), encoding="utf-8")
-    return sorted(done)
+    return sorted(done), refused

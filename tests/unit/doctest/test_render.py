@@ -8,7 +8,7 @@ import pytest
 
 from tests.doctest.parser import parse_lines
 from tests.doctest.render import Renderer, RenderError
-from tests.doctest.update import UpdateRefused, plan
+from tests.doctest.update import UpdateRefused, apply, plan
 from tests.unit.doctest.project import make_project
 
 PAGE = """\
@@ -106,3 +106,19 @@ def test_update_refuses_snippet_and_macro_output(tmp_path: Path) -> None:
         block = parse_lines(page.lines).blocks[0]
         with pytest.raises(UpdateRefused, match=message):
             plan(page, block, block.commands[0], ["x"])
+
+
+def test_update_does_not_touch_a_page_edited_during_the_run(project: Path) -> None:
+    path = project / "docs/fr/sec/page.md"
+    page = Renderer(project / "mkdocs.yml").render(path)
+    console = next(b for b in parse_lines(page.lines).blocks if b.kind == "console")
+    edit = plan(page, console, console.commands[0], ["new output"])
+    path.write_text(path.read_text().replace("verbatim\n```", "edited by hand\n```"))
+    done, refused = apply([edit])
+    assert done == [] and refused == [
+        "docs/fr/sec/page.md:20: the page changed during the run; run --update again"
+    ]
+    assert "edited by hand" in path.read_text()
+    path.write_text(path.read_text().replace("edited by hand", "verbatim"))
+    assert apply([edit]) == (["docs/fr/sec/page.md:20"], [])
+    assert "$ echo verbatim\nnew output\n```" in path.read_text()
