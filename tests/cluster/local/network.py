@@ -171,20 +171,40 @@ def guard_input_rules(node_ip: str) -> list[list[str]]:
     return rules
 
 
+def guard_output_rules(node_ip: str) -> list[list[str]]:
+    """The rules of the OUTPUT guard chain, jumped to only for packets the host DNATed.
+
+    The host's own traffic is not the cluster's business, but a Service asked from the node
+    (a ClusterIP or a NodePort, translated by kube-proxy in nat OUTPUT) must still land in the
+    cluster: a Service whose EndpointSlice was written by hand with an outside address would
+    otherwise lead off the machine.
+    """
+    comment = ["-m", "comment", "--comment"]
+    return [
+        ["-d", settings.POD_CIDR, *comment, "reseau-k8s: node to pod via Service", "-j", "RETURN"],
+        ["-d", f"{node_ip}/32", *comment, "reseau-k8s: node to itself via Service", "-j", "RETURN"],
+        ["-d", "127.0.0.0/8", *comment, "reseau-k8s: loopback", "-j", "RETURN"],
+        [*comment, "reseau-k8s: Services never lead off the machine", *REJECT],
+    ]
+
+
 def guard_chains(node_ip: str) -> dict[str, list[list[str]]]:
     """Each guard chain and its rules."""
     return {
         settings.GUARD_CHAIN: guard_rules(node_ip),
         settings.GUARD_INPUT_CHAIN: guard_input_rules(node_ip),
+        settings.GUARD_OUTPUT_CHAIN: guard_output_rules(node_ip),
     }
 
 
 def guard_jumps() -> list[tuple[str, list[str]]]:
     """(built-in chain, rule) for the jumps into the guards, inserted first in each chain."""
-    # FORWARD: pod traffic routed anywhere; INPUT: pod traffic to the host's own addresses.
+    # FORWARD: pod traffic routed anywhere; INPUT: pod traffic to the host's own addresses;
+    # OUTPUT: the host's packets that a Service rule translated.
     return [
         ("FORWARD", ["-s", settings.POD_CIDR, "-j", settings.GUARD_CHAIN]),
         ("INPUT", ["-s", settings.POD_CIDR, "-j", settings.GUARD_INPUT_CHAIN]),
+        ("OUTPUT", ["-m", "conntrack", "--ctstate", "DNAT", "-j", settings.GUARD_OUTPUT_CHAIN]),
     ]
 
 
@@ -205,7 +225,7 @@ def _quoted(rule: Iterable[str]) -> list[str]:
 
 
 def install_guard(layout: Layout, node_ip: str) -> None:
-    """Create the guard chains and jump to them first from FORWARD and INPUT."""
+    """Create the guard chains and jump to them first from FORWARD, INPUT and OUTPUT."""
     for chain, rules in guard_chains(node_ip).items():
         record(layout, Entry("chain", {"table": "filter", "name": chain}))
         run(["iptables", "-w", "-t", "filter", "-N", chain])
@@ -217,7 +237,7 @@ def install_guard(layout: Layout, node_ip: str) -> None:
 
 
 def keep_guard_first() -> None:
-    """Move the guard jumps back to the head of FORWARD and INPUT.
+    """Move the guard jumps back to the head of FORWARD, INPUT and OUTPUT.
 
     kube-proxy prepends its own jumps when it starts; its chains accept established and
     masquerade-marked traffic, so the guard is put back in front of them.

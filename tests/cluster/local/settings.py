@@ -46,6 +46,7 @@ CNI_NETWORK: Final = "reseau-k8s"
 # Our own iptables chains, jumped to from FORWARD and INPUT (DESIGN §5).
 GUARD_CHAIN: Final = "RESEAU-K8S-GUARD"
 GUARD_INPUT_CHAIN: Final = "RESEAU-K8S-GUARD-IN"
+GUARD_OUTPUT_CHAIN: Final = "RESEAU-K8S-GUARD-OUT"
 
 # Listeners. Ports are the upstream defaults, so logs and docs read as usual; `up` checks that
 # each one is free before starting anything.

@@ -29,7 +29,9 @@ def _iptables(*args: str) -> list[list[str]]:
     return [shlex.split(line) for line in out.stdout.splitlines()]
 
 
-@pytest.mark.parametrize("chain", [settings.GUARD_CHAIN, settings.GUARD_INPUT_CHAIN])
+@pytest.mark.parametrize(
+    "chain", [settings.GUARD_CHAIN, settings.GUARD_INPUT_CHAIN, settings.GUARD_OUTPUT_CHAIN]
+)
 def test_guard_chains_hold_the_expected_rules(cluster: object, chain: str) -> None:
     rules = [r[2:] for r in _iptables("-S", chain) if r[0] == "-A"]
     assert rules == network.guard_chains(settings.node_ip())[chain]

@@ -40,10 +40,19 @@ def test_input_guard_lets_pods_reach_the_apiserver_and_kubelet_only() -> None:
     assert "-d" not in rules[-1]
 
 
+def test_output_guard_keeps_translated_service_traffic_in_the_cluster() -> None:
+    rules = network.guard_output_rules(NODE_IP)
+    returns = [r[r.index("-d") + 1] for r in rules if r[-1] == "RETURN"]
+    assert returns == ["10.1.0.0/16", f"{NODE_IP}/32", "127.0.0.0/8"]
+    assert rules[-1][-4:] == ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
+    assert "-d" not in rules[-1]
+
+
 def test_guard_jumps_from_forward_and_input_for_the_pod_range() -> None:
     assert network.guard_jumps() == [
         ("FORWARD", ["-s", "10.1.0.0/16", "-j", settings.GUARD_CHAIN]),
         ("INPUT", ["-s", "10.1.0.0/16", "-j", settings.GUARD_INPUT_CHAIN]),
+        ("OUTPUT", ["-m", "conntrack", "--ctstate", "DNAT", "-j", settings.GUARD_OUTPUT_CHAIN]),
     ]
 
 
