@@ -280,25 +280,21 @@ class PageRuntime:
         assert self.shell is not None
         timeout = self.timeout_for(block)
         deadline = time.monotonic() + block.directive.retry if block.directive.retry else None
+        attempts = 0
         while True:
+            attempts += 1
             rec.attempts += 1
-            limit = (
-                timeout if deadline is None else max(1.0, min(timeout, deadline - time.monotonic()))
-            )
+            limit = _limit(timeout, deadline)
             r = self.shell.run(block.script, limit, strict=True)
             if r.status == 0 and not r.timed_out:
                 return None
             if deadline is None or time.monotonic() >= deadline or r.shell_lost:
-                return self._bash_failure(block, r, limit, rec.attempts)
+                return self._bash_failure(block, r, limit, attempts)
             time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
 
     def _bash_failure(self, block: Block, r: RunResult, limit: float, attempts: int) -> str:
         where = self.page.where(block.start)
-        tries = (
-            f" (after {attempts} attempts, retry={block.directive.retry:g} s)"
-            if attempts > 1
-            else ""
-        )
+        tries = _tries(block, attempts)
         if r.timed_out:
             head = f"{where}: timeout after {limit:g} s{tries} in page {self.rel}"
         else:
@@ -323,13 +319,11 @@ class PageRuntime:
         kinds = frozenset(block.directive.vary | self.parsed.page.vary)
         deadline = time.monotonic() + block.directive.retry if block.directive.retry else None
         for cmd in block.commands:
+            attempts = 0
             while True:
+                attempts += 1
                 rec.attempts += 1
-                limit = (
-                    timeout
-                    if deadline is None
-                    else max(1.0, min(timeout, deadline - time.monotonic()))
-                )
+                limit = _limit(timeout, deadline)
                 r = self.shell.run(cmd.command, limit, strict=False)
                 actual = self._as_reader_sees(r.output)
                 cmp = compare("\n".join(cmd.output), actual, kinds)
@@ -345,7 +339,7 @@ class PageRuntime:
                     rec.updated = True
                     break
                 if last_try:
-                    return self._console_failure(block, cmd, r, cmp, limit, rec.attempts)
+                    return self._console_failure(block, cmd, r, cmp, limit, attempts)
                 time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))  # type: ignore[operator]
         return None
 
@@ -369,11 +363,7 @@ class PageRuntime:
 
         assert isinstance(cmp, Comparison)
         where = self.page.where(cmd.line)
-        tries = (
-            f" after {attempts} attempts (retry={block.directive.retry:g} s)"
-            if attempts > 1
-            else ""
-        )
+        tries = _tries(block, attempts)
         first = cmd.command.splitlines()[0] if cmd.command else ""
         if r.timed_out:
             return (
@@ -452,6 +442,21 @@ class PageRuntime:
 
     def duration(self) -> float:
         return time.monotonic() - self.t0 if self.started else 0.0
+
+
+def _limit(timeout: float, deadline: float | None) -> float:
+    """Time for one attempt: the example's timeout, within what retry= leaves, except that
+    the last attempt still gets a fair chance (up to 10 s) even if it overruns retry=."""
+    if deadline is None:
+        return timeout
+    return min(timeout, max(deadline - time.monotonic(), min(timeout, 10.0)))
+
+
+def _tries(block: Block, attempts: int) -> str:
+    retry = block.directive.retry
+    if not retry or attempts <= 1:
+        return ""
+    return f" (still failing after {attempts} attempts in {retry:g} s, retry={retry:g})"
 
 
 def _skip(reason: str) -> BaseException:

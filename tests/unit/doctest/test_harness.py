@@ -134,6 +134,13 @@ $ printf 'NAME READY\\nweb 0/1\\n'
 NAME   READY
 web    1/1
 ```
+
+```console
+$ echo first
+first
+$ echo second
+third
+```
 """
 
 TIMEOUT = """\
@@ -300,6 +307,14 @@ def test_mismatch_prints_a_diff_with_file_and_line(run: Run) -> None:
     assert " NAME   READY" in run.output  # matching lines are context, not differences
 
 
+def test_mismatch_on_a_later_command_of_a_block(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"m.md": MISMATCH})
+    result = run_doctest(root, "--keep-going")
+    e = result.example("m.md", 9)
+    assert e["status"] == "failed" and e["attempts"] == 2
+    assert e["reason"] == "docs/fr/m.md:12: output of `echo second` does not match"
+
+
 def test_timeout_names_page_line_and_duration(run: Run) -> None:
     e = run.example("timeout.md", 4)
     assert e["status"] == "failed"
@@ -313,7 +328,7 @@ def test_timeout_names_page_line_and_duration(run: Run) -> None:
 def test_bounded_retry_gives_up(run: Run) -> None:
     e = run.example("retry_fail.md", 4)
     assert e["status"] == "failed" and e["attempts"] >= 2
-    assert "attempts, retry=2 s" in e["reason"]
+    assert "(still failing after " in e["reason"] and "attempts in 2 s, retry=2)" in e["reason"]
 
 
 def test_malformed_directive_is_an_error_naming_file_and_line(run: Run) -> None:
