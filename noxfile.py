@@ -118,6 +118,7 @@ def _run_doctest(session: nox.Session, *args: str) -> None:
     `--cluster` defaults to auto: the local cluster on this machine (Linux, root, no
     MicroK8s or kind), `-- --cluster=kind|microk8s|existing --context X` elsewhere.
     pytest's own doctest plugin is disabled: its --doctest-report would clash with ours.
+    Serial on purpose: `-n 2 --dist loadfile` was measured slower on 2 cores (CONTRIBUTING.md).
     """
     session.run(
         "python", "-m", "pytest", "-p", "no:doctest", "-p", "tests.doctest.plugin",
