@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.providers.base import ClusterInfo
-from tests.doctest import isolation, update
+from tests.doctest import isolation, shims, update
 from tests.doctest.directives import Directive
 from tests.doctest.matcher import compare
 from tests.doctest.parser import Block, ConsoleCommand, ParsedPage
@@ -27,35 +27,6 @@ from tests.doctest.report import CASCADE
 from tests.doctest.shell import BashSession, RunResult
 
 DEFAULT_TIMEOUT = 60.0
-
-MICROK8S_SHIM = r"""#!/bin/bash
-# doctest shim: `microk8s kubectl …` is the provider's kubectl on every cluster, with the
-# page's kubeconfig (its namespace); other subcommands need the microk8s provider.
-if [ "$1" = kubectl ]; then shift; exec "$DOCTEST_KUBECTL" "$@"; fi
-if [ -n "$DOCTEST_REAL_MICROK8S" ]; then exec "$DOCTEST_REAL_MICROK8S" "$@"; fi
-echo "microk8s $1: requires the microk8s provider (this run: $DOCTEST_PROVIDER);" \
-  "mark the example <!-- doctest: requires=microk8s reason=\"…\" -->" >&2
-exit 127
-"""
-
-MICROK8S_DOT_KUBECTL_SHIM = """#!/bin/bash
-exec microk8s kubectl "$@"
-"""
-
-SUDO_SHIM = r"""#!/bin/bash
-# doctest shim: pages are written for a reader who types `sudo`; the doctest runs as root.
-if [ "$(id -u)" != 0 ]; then exec /usr/bin/sudo "$@"; fi
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -E|-H|-n|-S|--preserve-env|--preserve-env=*) shift ;;
-    -u) [ "$2" = root ] || { echo "sudo (doctest shim): only -u root" >&2; exit 1; }; shift 2 ;;
-    --) shift; break ;;
-    -*) echo "sudo (doctest shim): option $1 not supported" >&2; exit 1 ;;
-    *) break ;;
-  esac
-done
-exec "$@"
-"""
 
 
 @dataclass
@@ -182,13 +153,7 @@ class PageRuntime:
         home, work, bin_dir = self.tmp / "home", self.tmp / "work", self.tmp / "bin"
         for d in (home, work, bin_dir, self.tmp / "tmp"):
             d.mkdir(parents=True)
-        for name, text in (
-            ("microk8s", MICROK8S_SHIM),
-            ("microk8s.kubectl", MICROK8S_DOT_KUBECTL_SHIM),
-            ("sudo", SUDO_SHIM),
-        ):
-            (bin_dir / name).write_text(text)
-            (bin_dir / name).chmod(0o755)
+        shims.install(bin_dir)
         # The page shows a snippet and tells the reader to save it as pod.yaml: the doctest
         # saves it for them, under its base name, in the page's working directory.
         for inc in self.page.includes:
