@@ -8,6 +8,7 @@ where only the commands are unit-tested (tests/unit/doctest/test_providers.py).
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
@@ -63,6 +64,7 @@ class KindProvider(Provider):
             argv += ["--image", self.image]
         self.progress(f"cluster: creating kind cluster {self.cluster}")
         self.created = True  # even a half-created cluster must be deleted
+        atexit.register(self.stop)  # also when the run dies before its normal end
         run(argv, what="kind create cluster", timeout=600)
         os.chmod(kubeconfig, 0o600)
         version = server_version(kubeconfig)
