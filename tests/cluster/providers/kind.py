@@ -64,14 +64,21 @@ class KindProvider(Provider):
             argv += ["--image", self.image]
         self.progress(f"cluster: creating kind cluster {self.cluster}")
         self.created = True  # even a half-created cluster must be deleted
-        atexit.register(self.stop)  # also when the run dies before its normal end
+        atexit.register(self._stop_at_exit)  # also when the run dies before its normal end
         run(argv, what="kind create cluster", timeout=600)
         os.chmod(kubeconfig, 0o600)
         version = server_version(kubeconfig)
         caps = detect_capabilities(kubeconfig) | self.extra
         return ClusterInfo(self.name, kubeconfig, caps, version, context=f"kind-{self.cluster}")
 
+    def _stop_at_exit(self) -> None:
+        try:
+            self.stop()
+        except ProviderError as exc:
+            print(f"doctest: {exc} (delete it with `kind delete cluster --name {self.cluster}`)")
+
     def stop(self) -> None:
+        atexit.unregister(self._stop_at_exit)
         if not self.created:
             return
         kind = shutil.which("kind") or "kind"

@@ -126,6 +126,7 @@ def test_kind_node_image_can_be_pinned(fakes: Path, monkeypatch: pytest.MonkeyPa
     p = providers.make("kind", fakes / "work", progress=quiet)
     p.start()
     assert calls(fakes)[0].endswith("--wait 180s --image kindest/node:v1.37.2")
+    p.stop()
 
 
 def test_kind_failure_still_deletes_the_half_made_cluster(
