@@ -75,8 +75,9 @@ def _run_docs_build(session: nox.Session) -> None:
 
 
 def _run_site(session: nox.Session) -> None:
-    """Checks of the built site/: static HTML, bad input, and Debian's Chromium (browser)."""
-    _apt(session, "chromium")
+    """Checks of the built site/: static HTML, bad input, Debian's Chromium (browser, axe-core
+    accessibility), and the pages' spelling with Debian's hunspell dictionaries."""
+    _apt(session, "chromium", "hunspell", "hunspell-fr", "hunspell-en-gb")
     session.run("pytest", "tests/site", *session.posargs)
 
 

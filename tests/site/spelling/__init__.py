@@ -1,0 +1,1 @@
+"""Spelling of the pages (hunspell + the project's word lists): see checker.py."""
