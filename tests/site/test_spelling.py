@@ -2,8 +2,9 @@
 
 docs/fr/ is checked in French, docs/en/ (when it exists) in English. An unknown word fails
 the test with its file, line and hunspell's suggestions: a typo is fixed in its page, a
-term goes to tests/site/spelling/mots.txt (words.en.txt), whose proposed additions
-`python -m tests.site.spelling --suggest` prints.
+term goes to tests/site/spelling/termes.txt (names shared by every language) or to the
+language's own list (mots.txt, words.en.txt); `python -m tests.site.spelling --suggest`
+prints the proposed additions.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import pytest
 from tests.site.spelling.checker import (
     LANGUAGES,
     ROOT,
+    SHARED_WORD_LIST,
     Checker,
     SpellingError,
     WordList,
     display,
     pages,
+    redundant_shared_entries,
 )
 
 
@@ -51,16 +54,21 @@ def test_pages_have_no_unknown_words(code: str, capsys: pytest.CaptureFixture[st
             f"{len(findings)} mot(s) inconnu(s) dans docs/{code}/ :\n"
             + "\n".join(f"  {finding}" for finding in findings)
             + "\nUne faute se corrige dans la page ; un terme s'ajoute à "
+            f"{display(SHARED_WORD_LIST)} (noms communs aux langues) ou à "
             f"{display(checker.language.word_list)} "
             "(propositions : python -m tests.site.spelling --suggest).",
             pytrace=False,
         )
 
 
-@pytest.mark.parametrize("code", sorted(LANGUAGES, reverse=True))
+@pytest.mark.parametrize("code", [*sorted(LANGUAGES, reverse=True), "shared"])
 def test_word_lists_hold_only_words_the_dictionary_lacks(code: str) -> None:
-    checker = _checker(code)
-    redundant = checker.redundant_entries()
+    try:
+        redundant = (
+            redundant_shared_entries() if code == "shared" else Checker(code).redundant_entries()
+        )
+    except SpellingError as error:
+        pytest.fail(str(error))
     assert not redundant, "déjà connus du dictionnaire, à retirer de la liste :\n" + "\n".join(
         redundant
     )

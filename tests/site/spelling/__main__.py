@@ -16,6 +16,7 @@ from collections import defaultdict
 from tests.site.spelling.checker import (
     LANGUAGES,
     ROOT,
+    SHARED_WORD_LIST,
     Checker,
     Finding,
     SpellingError,
@@ -28,8 +29,11 @@ def _suggest(checker: Checker, findings: list[Finding]) -> None:
     by_word: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_word[finding.word].append(finding)
-    target = display(checker.language.word_list)
-    print(f"# À ajouter à {target} si ce sont des termes (une faute se corrige dans la page) :")
+    print(
+        f"# docs/{checker.language.code}/ : les noms communs à toutes les langues (objets, outils, "
+        f"sigles) vont dans {display(SHARED_WORD_LIST)}, les mots propres à la langue dans "
+        f"{display(checker.language.word_list)} ; une faute se corrige dans la page."
+    )
     for word in sorted(by_word, key=lambda w: (w.lower(), w)):
         first = by_word[word][0]
         hint = f" ; hunspell : {', '.join(first.suggestions[:3])}" if first.suggestions else ""

@@ -41,6 +41,9 @@ LANGUAGES = {
     # accepts -ise and -ize but not neighbor/color.
     "en": Language("en", "en_GB", "hunspell-en-gb", HERE / "words.en.txt", other="fr"),
 }
+# Names that every language writes the same way (Kubernetes objects, tools, projects,
+# acronyms), beside each language's own list.
+SHARED_WORD_LIST = HERE / "termes.txt"
 # Pages written in both languages on purpose, relative to docs/<lang>/: every word may come
 # from either dictionary (the glossaries: a French column and an English one).
 BILINGUAL_PAGES = frozenset({"traduction/glossaire.md"})
@@ -199,10 +202,15 @@ class Checker:
     """Spelling of pages in one language (with the other language for foreign words)."""
 
     def __init__(self, code: str, word_list: Path | None = None) -> None:
+        """`word_list` replaces the project's lists (the checker's own tests use it)."""
         self.language = LANGUAGES[code]
         self.other = LANGUAGES[self.language.other]
-        self.words = WordList.load(word_list or self.language.word_list)
-        self.other_words = WordList.load(self.other.word_list)
+        if word_list is not None:
+            self.lists = self.other_lists = [WordList.load(word_list)]
+        else:
+            shared = WordList.load(SHARED_WORD_LIST)
+            self.lists = [shared, WordList.load(self.language.word_list)]
+            self.other_lists = [shared, WordList.load(self.other.word_list)]
         self.hunspell = Hunspell(self.language)
         self._other_hunspell: Hunspell | None = None
 
@@ -213,9 +221,11 @@ class Checker:
         return self._other_hunspell
 
     def _known(self, form: str, foreign: bool) -> bool:
-        if self.words.accepts(form) or self.hunspell.knows(form):
+        if any(w.accepts(form) for w in self.lists) or self.hunspell.knows(form):
             return True
-        return foreign and (self.other_words.accepts(form) or self.other_hunspell.knows(form))
+        return foreign and (
+            any(w.accepts(form) for w in self.other_lists) or self.other_hunspell.knows(form)
+        )
 
     def accepts(self, word: str, foreign: bool = False) -> bool:
         if self._known(word, foreign):
@@ -267,13 +277,27 @@ class Checker:
         ]
 
     def redundant_entries(self) -> list[str]:
-        """Word-list entries that the dictionary already knows (the list is for the rest)."""
-        self.hunspell.ask(self.words.entries)
+        """Entries of this language's list that its dictionary already knows."""
+        own = WordList.load(self.language.word_list)
+        self.hunspell.ask(own.entries)
         return [
-            f"{display(self.words.path)}:{line}: {entry}"
-            for entry, line in self.words.entries.items()
+            f"{display(own.path)}:{line}: {entry}"
+            for entry, line in own.entries.items()
             if self.hunspell.knows(entry)
         ]
+
+
+def redundant_shared_entries() -> list[str]:
+    """Entries of the shared list that every language's dictionary already knows."""
+    shared = WordList.load(SHARED_WORD_LIST)
+    dictionaries = [Hunspell(language) for language in LANGUAGES.values()]
+    for dictionary in dictionaries:
+        dictionary.ask(shared.entries)
+    return [
+        f"{display(shared.path)}:{line}: {entry}"
+        for entry, line in shared.entries.items()
+        if all(dictionary.knows(entry) for dictionary in dictionaries)
+    ]
 
 
 def pages(code: str) -> list[Path]:
