@@ -13,6 +13,12 @@ def test_whitespace_runs_and_trailing_blank_lines_compare_equal() -> None:
     assert compare(expected, actual).matched
 
 
+def test_runs_of_blank_lines_compare_equal() -> None:
+    assert compare("Server: x\n\n\nName: y\n", "Server: x\n\nName: y\n").matched
+    assert compare("Server: x\n\nName: y\n", "Server: x\n\n\n\nName: y\n").matched
+    assert not compare("Server: x\n\nName: y\n", "Server: x\nName: y\n").matched
+
+
 def test_a_changed_word_is_a_mismatch_with_a_diff_naming_the_place() -> None:
     result = compare("web 1/1 Running\n", "web 0/1 Pending\n")
     assert not result.matched
