@@ -17,9 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tests.cluster.providers.base import CAPABILITIES
 from tests.doctest.matcher import VARY_KINDS
-
-CAPABILITIES = frozenset({"microk8s", "calico", "multi-node", "node-shell", "loadbalancer"})
 
 # Keys that take a value, and the flags that do not.
 _VALUE_KEYS = {"reason", "requires", "timeout", "retry", "vary"}

@@ -47,7 +47,7 @@ Progress = Callable[[str], None]
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOCK_FILE = Path("/run/lock/reseau-k8s-local.lock")
 DNS_NAME = f"kubernetes.default.svc.{settings.CLUSTER_DOMAIN}"
-CAPABILITIES = frozenset({"node-shell"})
+CAPABILITIES = frozenset({"node-shell", "local-cluster"})
 
 # Sysctls a component may change (the CNI bridge plugin sets ip_forward; the kubelet sets its
 # "kernel tunables"; kube-proxy may set route_localnet): recorded so that `down` restores them.

@@ -11,7 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CAPABILITIES = frozenset({"microk8s", "calico", "multi-node", "node-shell", "loadbalancer"})
+# `local-cluster`: the course's own test cluster (tests/cluster/local): its paths under
+# /var/lib/reseau-k8s and its bridge CNI, which some node-side examples show next to MicroK8s'.
+CAPABILITIES = frozenset(
+    {"microk8s", "calico", "multi-node", "node-shell", "loadbalancer", "local-cluster"}
+)
 
 
 class ProviderError(RuntimeError):
