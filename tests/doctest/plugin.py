@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sybil import Sybil
 from sybil.integration.pytest import SybilFile, SybilItem
 
@@ -129,11 +130,23 @@ def _sigterm(signum: int, frame: object) -> None:
 
 
 def _cluster_key(info: ClusterInfo) -> str:
+    """Same API server, same lock: runs on one cluster see each other's exclusive pages.
+
+    The server URL, not the file: the local cluster writes new credentials at each `up`.
+    """
     try:
-        text = info.kubeconfig.read_text()
-    except OSError:
-        text = str(info.kubeconfig)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+        config = yaml.safe_load(info.kubeconfig.read_text()) or {}
+        current = next(
+            c["context"]["cluster"]
+            for c in config.get("contexts") or []
+            if c.get("name") == config.get("current-context")
+        )
+        server = next(
+            c["cluster"]["server"] for c in config.get("clusters") or [] if c.get("name") == current
+        )
+    except (OSError, yaml.YAMLError, KeyError, StopIteration, TypeError):
+        server = str(info.kubeconfig)
+    return hashlib.sha256(str(server).encode()).hexdigest()[:12]
 
 
 @pytest.hookimpl(tryfirst=True)

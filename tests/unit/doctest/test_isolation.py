@@ -134,3 +134,26 @@ def test_exclusive_lock_excludes_shared_holders(
         fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(probe)
+
+
+def test_one_lock_per_api_server(tmp_path: Path) -> None:
+    from tests.cluster.providers.base import ClusterInfo
+    from tests.doctest.plugin import _cluster_key
+
+    def key(server: str, token: str) -> str:
+        path = tmp_path / f"{server.replace('/', '_')}-{token}"
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "current-context": "c",
+                    "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+                    "clusters": [{"name": "k", "cluster": {"server": server}}],
+                    "users": [{"name": "u", "user": {"token": token}}],
+                }
+            )
+        )
+        return _cluster_key(ClusterInfo("local", path, frozenset(), ""))
+
+    # New credentials after a restart of the same cluster: still the same lock.
+    assert key("https://10.152.182.1:6443", "a") == key("https://10.152.182.1:6443", "b")
+    assert key("https://10.152.182.1:6443", "a") != key("https://127.0.0.1:40123", "a")
