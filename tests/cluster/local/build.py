@@ -103,20 +103,19 @@ _KUBE_VERSION_VARS = (
     "k8s.io/client-go/pkg/version",
 )
 
+_KUBE_COMMANDS: Final = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kube-proxy",
+    "kubelet",
+)
+
 COMPONENTS: Final[tuple[Component, ...]] = (
     Component(
         name="kubernetes",
         module="k8s.io/kubernetes",
-        packages=tuple(
-            f"k8s.io/kubernetes/cmd/{c}"
-            for c in (
-                "kube-apiserver",
-                "kube-controller-manager",
-                "kube-scheduler",
-                "kube-proxy",
-                "kubelet",
-            )
-        ),
+        packages=tuple(f"k8s.io/kubernetes/cmd/{c}" for c in _KUBE_COMMANDS),
         # Without these the commands report v0.0.0 (the release scripts set them from git).
         ldflags=tuple(
             f"-X {pkg}.{var}={value}"
@@ -128,16 +127,7 @@ COMPONENTS: Final[tuple[Component, ...]] = (
                 ("gitTreeState", "clean"),
             )
         ),
-        version_args={
-            c: ("--version",)
-            for c in (
-                "kube-apiserver",
-                "kube-controller-manager",
-                "kube-scheduler",
-                "kube-proxy",
-                "kubelet",
-            )
-        },
+        version_args={c: ("--version",) for c in _KUBE_COMMANDS},
     ),
     Component(
         name="etcd",
@@ -375,10 +365,10 @@ def _check_versions(component: Component, version: str, out_dir: Path) -> dict[s
 
 
 @contextlib.contextmanager
-def _locked(cache: Path) -> Iterator[None]:
-    """One builder at a time (the lifecycle and the doctest may both call ensure_binaries)."""
+def cache_lock(cache: Path, name: str = ".build.lock") -> Iterator[None]:
+    """One builder at a time (the lifecycle and the doctest may both build binaries or images)."""
     cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / ".build.lock", "w") as lock:
+    with open(cache / name, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -451,7 +441,7 @@ def ensure_binaries(progress: Progress = say, timings: dict[str, float] | None =
     """
     timings = {} if timings is None else timings
     toolchain = go_version()
-    with _locked(CACHE_DIR):
+    with cache_lock(CACHE_DIR):
         dirs = {c.name: _ensure_component(c, toolchain, progress, timings) for c in COMPONENTS}
         # The assembled bin/ and cni/ directories are keyed by every component directory, so
         # they change exactly when one component does.

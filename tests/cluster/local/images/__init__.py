@@ -9,15 +9,13 @@ mode and file content of every image. `ensure_images()` rebuilds it only when th
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -299,22 +297,11 @@ def content_key(images: list[Image]) -> str:
     return digest.hexdigest()[:16]
 
 
-@contextlib.contextmanager
-def _locked(cache: Path) -> Iterator[None]:
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / ".images.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def ensure_images(progress: Progress = build.say, cache: Path | None = None) -> Path:
     """Build the store of stand-in images if its content changed; return its directory."""
     cache = build.CACHE_DIR if cache is None else cache
     binaries = build.ensure_binaries(progress)
-    with _locked(cache):
+    with build.cache_lock(cache, ".images.lock"):
         images = definitions(cache, binaries)
         key = content_key(images)
         store = cache / "images" / key
