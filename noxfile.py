@@ -91,26 +91,24 @@ def _run_translations(session: nox.Session, *args: str) -> None:
 
 
 def _run_cluster(session: nox.Session, *args: str) -> None:
-    """The local cluster (issue 4): its Debian packages first, then `python -m tests.cluster`."""
+    """The local cluster (issue 4): its Debian packages first, then `python -m tools.cluster`."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from tests.cluster.local.build import SYSTEM_PACKAGES
+    from tools.cluster.local.build import SYSTEM_PACKAGES
 
     _apt(session, *SYSTEM_PACKAGES)
-    session.run("python", "-m", "tests.cluster", *args)
+    session.run("python", "-m", "tools.cluster", *args)
 
 
 def _run_cluster_tests(session: nox.Session) -> None:
     """The cluster tests (node, DNS, Services, exec/logs/port-forward, guards), on the running
     local cluster; the teardown test is apart: it stops the cluster."""
-    session.run("pytest", "tests/cluster/tests", "--ignore=tests/cluster/tests/test_teardown.py")
+    session.run("pytest", "tests/cluster", "--ignore=tests/cluster/test_teardown.py")
 
 
 def _run_cluster_teardown(session: nox.Session) -> None:
     """`down`, checked: nothing of the cluster may remain (runs last)."""
-    session.run(
-        "pytest", "tests/cluster/tests/test_teardown.py", env={"RESEAU_K8S_TEARDOWN_TEST": "1"}
-    )
+    session.run("pytest", "tests/cluster/test_teardown.py", env={"RESEAU_K8S_TEARDOWN_TEST": "1"})
 
 
 def _run_doctest(session: nox.Session, *args: str) -> None:
@@ -122,7 +120,7 @@ def _run_doctest(session: nox.Session, *args: str) -> None:
     Serial on purpose: `-n 2 --dist loadfile` was measured slower on 2 cores (CONTRIBUTING.md).
     """
     session.run(
-        "python", "-m", "pytest", "-p", "no:doctest", "-p", "tests.doctest.plugin",
+        "python", "-m", "pytest", "-p", "no:doctest", "-p", "tools.doctest.plugin",
         "docs/fr", *args,
     )  # fmt: skip
 

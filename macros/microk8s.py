@@ -1,7 +1,7 @@
 """The MicroK8s values the chapter documents.
 
 One source of truth: the pages print these through macros, and the local test cluster
-(tests/cluster/local) is configured with the very same values, so what readers see on
+(tools/cluster/local) is configured with the very same values, so what readers see on
 MicroK8s is what the doctest checks.
 """
 

@@ -1,1 +1,1 @@
-"""Cluster providers, the local cluster and its tests."""
+"""Tests that need the running local cluster (marker `cluster`)."""

@@ -51,7 +51,7 @@ def site_url(built_site: Path) -> Iterator[str]:
 def _code_folders() -> list[str]:
     """Folders the config loads code from, relative to itself: macros and hook folders.
 
-    Every stream may add a hook to mkdocs.yml (`- hooks/x.py`, `- tools/i18n/hook.py`): the
+    Every stream may add a hook to mkdocs.yml (`- hooks/x.py`, `- hooks/i18n.py`): the
     temporary tree links the folder of each, so that it builds like the real site.
     """
     text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")

@@ -2,8 +2,8 @@
 
 docs/fr/ is checked in French, docs/en/ (when it exists) in English. An unknown word fails
 the test with its file, line and hunspell's suggestions: a typo is fixed in its page, a
-term goes to tests/site/spelling/termes.txt (names shared by every language) or to the
-language's own list (mots.txt, words.en.txt); `python -m tests.site.spelling --suggest`
+term goes to tools/spelling/termes.txt (names shared by every language) or to the
+language's own list (mots.txt, words.en.txt); `python -m tools.spelling --suggest`
 prints the proposed additions.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.site.spelling.checker import (
+from tools.spelling.checker import (
     LANGUAGES,
     ROOT,
     SHARED_WORD_LIST,
@@ -56,7 +56,7 @@ def test_pages_have_no_unknown_words(code: str, capsys: pytest.CaptureFixture[st
             + "\nUne faute se corrige dans la page ; un terme s'ajoute à "
             f"{display(SHARED_WORD_LIST)} (noms communs aux langues) ou à "
             f"{display(checker.language.word_list)} "
-            "(propositions : python -m tests.site.spelling --suggest).",
+            "(propositions : python -m tools.spelling --suggest).",
             pytrace=False,
         )
 

@@ -2,7 +2,7 @@
 
 The same variables and macros as the French site (`macros/`), with one difference:
 `section_link` looks for its target among the French source's pages. A translation serves
-every page it lacks from the source (tools/i18n/hook.py), so a section exists for its
+every page it lacks from the source (hooks/i18n.py), so a section exists for its
 readers as soon as its French page does, translated or not.
 """
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.local import build
+from tools.cluster.local import build
 
 TOOLCHAIN = "go1.26.8/linux/amd64"
 

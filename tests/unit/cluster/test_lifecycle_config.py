@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cluster.local import addons, components, pki, settings
-from tests.cluster.local.settings import Layout
+from tools.cluster.local import addons, components, pki, settings
+from tools.cluster.local.settings import Layout
 
 NODE_IP = "10.152.182.1"
 

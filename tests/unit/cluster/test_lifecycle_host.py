@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.local import cgroups, dnsclient, mounts, network, preflight, settings
+from tools.cluster.local import cgroups, dnsclient, mounts, network, preflight, settings
 
 NODE_IP = "10.152.182.1"
 
@@ -259,7 +259,7 @@ def test_resolve_times_out() -> None:
 
 
 def test_up_needs_root_before_anything(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from tests.cluster.local import lifecycle
+    from tools.cluster.local import lifecycle
 
     monkeypatch.setattr(preflight.os, "geteuid", lambda: 1000)
     monkeypatch.setattr(lifecycle, "LOCK_FILE", tmp_path / "lock")

@@ -11,7 +11,7 @@ import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.cluster.local import kubeconfig, pki, settings
+from tools.cluster.local import kubeconfig, pki, settings
 
 NODE_IP = "10.152.182.1"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.local import state, supervisor
-from tests.cluster.local.settings import Layout
-from tests.cluster.local.state import Entry
+from tools.cluster.local import state, supervisor
+from tools.cluster.local.settings import Layout
+from tools.cluster.local.state import Entry
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ class _FakeClient:
 
 
 def test_coredns_state_for_error_messages() -> None:
-    from tests.cluster.local import lifecycle
+    from tools.cluster.local import lifecycle
 
     pending = {
         "metadata": {"name": "coredns-abc"},

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.local.images import oci
+from tools.cluster.local.images import oci
 
 
 def _image(name: str = "docker.io/library/tiny:latest", text: str = "hello\n") -> oci.Image:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.local import registry
-from tests.cluster.local.images import oci
+from tools.cluster.local import registry
+from tools.cluster.local.images import oci
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_binds_loopback_only(store: Path) -> None:
 
 def test_command_and_hosts_toml() -> None:
     argv = registry.registry_command(Path("/store"), 5123)
-    assert argv[1:] == ["-m", "tests.cluster.local.registry", "/store", "--port", "5123"]
+    assert argv[1:] == ["-m", "tools.cluster.local.registry", "/store", "--port", "5123"]
     files = registry.hosts_toml(5123)
     assert set(files) == {"docker.io", "registry.k8s.io", "_default"}
     for content in files.values():

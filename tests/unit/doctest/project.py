@@ -1,6 +1,6 @@
 """Throwaway MkDocs projects for the harness's own tests, and a way to run the doctest on them.
 
-The doctest runs in a subprocess (`python -m pytest -p tests.doctest.plugin --cluster=none`)
+The doctest runs in a subprocess (`python -m pytest -p tools.doctest.plugin --cluster=none`)
 so that the fixture pages' failures are asserted, not suffered.
 """
 
@@ -82,7 +82,7 @@ def run_doctest(root: Path, *args: str, timeout: float = 120) -> Run:
     env.pop("PYTEST_ADDOPTS", None)
     proc = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-p", "no:doctest", "-p", "tests.doctest.plugin",
+            sys.executable, "-m", "pytest", "-p", "no:doctest", "-p", "tools.doctest.plugin",
             "-p", "no:cacheprovider", "--cluster=none", "-rs", *args,
         ],
         cwd=root,

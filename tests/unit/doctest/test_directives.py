@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.doctest.directives import DirectiveError, parse_body
+from tools.doctest.directives import DirectiveError, parse_body
 
 
 def test_all_example_keys() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.doctest.isolation import (
+from tools.doctest.isolation import (
     ObjectRef,
     PageLock,
     _fingerprint,
@@ -137,8 +137,8 @@ def test_exclusive_lock_excludes_shared_holders(
 
 
 def test_one_lock_per_api_server(tmp_path: Path) -> None:
-    from tests.cluster.providers.base import ClusterInfo
-    from tests.doctest.plugin import _cluster_key
+    from tools.cluster.providers.base import ClusterInfo
+    from tools.doctest.plugin import _cluster_key
 
     def key(server: str, token: str) -> str:
         path = tmp_path / f"{server.replace('/', '_')}-{token}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.doctest.matcher import VaryError, check_kinds, compare
+from tools.doctest.matcher import VaryError, check_kinds, compare
 
 
 def test_whitespace_runs_and_trailing_blank_lines_compare_equal() -> None:

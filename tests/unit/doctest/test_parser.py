@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from tests.doctest.parser import parse_info, parse_lines
+from tools.doctest.parser import parse_info, parse_lines
 
 
 def parse(text: str):  # type: ignore[no-untyped-def]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster import providers
-from tests.cluster.providers.base import ProviderError
+from tools.cluster import providers
+from tools.cluster.providers.base import ProviderError
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -181,7 +181,7 @@ def test_local_delegates_to_the_lifecycle_module(
     fakes: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[object] = []
-    module = types.ModuleType("tests.cluster.local.lifecycle")
+    module = types.ModuleType("tools.cluster.local.lifecycle")
 
     def up(progress: object) -> object:
         seen.append(progress)
@@ -193,7 +193,7 @@ def test_local_delegates_to_the_lifecycle_module(
 
     module.up = up  # type: ignore[attr-defined]
     module.down = lambda *a: seen.append("down")  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tests.cluster.local.lifecycle", module)
+    monkeypatch.setitem(sys.modules, "tools.cluster.local.lifecycle", module)
     p = providers.make("local", fakes / "work", progress=quiet)
     info = p.start()
     assert seen == [quiet]
@@ -204,7 +204,7 @@ def test_local_delegates_to_the_lifecycle_module(
 
 
 def test_local_missing_is_a_clear_error(fakes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "tests.cluster.local.lifecycle", None)
+    monkeypatch.setitem(sys.modules, "tools.cluster.local.lifecycle", None)
     with pytest.raises(ProviderError, match="the local cluster is not available"):
         providers.make("local", fakes / "work", progress=quiet).start()
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.doctest.parser import parse_lines
-from tests.doctest.render import Renderer, RenderError
-from tests.doctest.update import UpdateRefused, apply, plan
 from tests.unit.doctest.project import make_project
+from tools.doctest.parser import parse_lines
+from tools.doctest.render import Renderer, RenderError
+from tools.doctest.update import UpdateRefused, apply, plan
 
 PAGE = """\
 ---

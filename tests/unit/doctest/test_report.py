@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.doctest.report import PageEntry, summary_lines, write
+from tools.doctest.report import PageEntry, summary_lines, write
 
 RUN = {
     "provider": "local",

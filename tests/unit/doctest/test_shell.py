@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.doctest.shell import BashSession, descendants
+from tools.doctest.shell import BashSession, descendants
 
 
 @pytest.fixture

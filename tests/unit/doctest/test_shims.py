@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.doctest import shims
+from tools.doctest import shims
 
 
 def run(bin_dir: Path, command: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -17,7 +17,7 @@ from tools.i18n.locales import discover
 from tools.i18n.report import build
 
 PROJECT = Path(__file__).resolve().parents[3]
-HOOK = PROJECT / "tools" / "i18n" / "hook.py"
+HOOK = PROJECT / "hooks" / "i18n.py"
 OVERRIDES = PROJECT / "overrides"
 
 GLOSSARY = """\

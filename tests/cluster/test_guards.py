@@ -1,0 +1,162 @@
+"""The network-safety guards (DESIGN §5) are in place while the cluster runs.
+
+Checked by inspecting rules, routes, addresses and sockets: never by sending a packet to an
+address outside the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.kube import Kube, pod
+from tools.cluster.local import network, preflight, settings, supervisor
+from tools.cluster.local.settings import Layout
+
+BUSYBOX = "docker.io/library/busybox:latest"
+
+pytestmark = pytest.mark.cluster
+
+
+def _iptables(*args: str) -> list[list[str]]:
+    out = subprocess.run(["iptables", "-w", *args], capture_output=True, text=True, check=True)
+    return [shlex.split(line) for line in out.stdout.splitlines()]
+
+
+@pytest.mark.parametrize(
+    "chain", [settings.GUARD_CHAIN, settings.GUARD_INPUT_CHAIN, settings.GUARD_OUTPUT_CHAIN]
+)
+def test_guard_chains_hold_the_expected_rules(cluster: object, chain: str) -> None:
+    rules = [r[2:] for r in _iptables("-S", chain) if r[0] == "-A"]
+    assert rules == network.guard_chains(settings.node_ip())[chain]
+    # The last rule rejects whatever the RETURNs above did not let through.
+    assert rules[-1][-3:] == ["REJECT", "--reject-with", "icmp-admin-prohibited"]
+
+
+@pytest.mark.parametrize(("builtin", "chain"), network.guard_jumps())
+def test_guard_is_jumped_to_first(cluster: object, builtin: str, chain: list[str]) -> None:
+    rules = [r[2:] for r in _iptables("-S", builtin) if r[0] == "-A"]
+    assert rules, f"{builtin} is empty"
+    assert rules[0] == chain
+
+
+def test_service_range_is_routed_to_the_cluster_interface(cluster: object) -> None:
+    routes = json.loads(
+        subprocess.run(
+            ["ip", "-j", "route", "show", settings.SERVICE_CIDR],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert [(r["dst"], r["dev"]) for r in routes] == [(settings.SERVICE_CIDR, settings.NODE_LINK)]
+
+
+def test_node_address_is_only_on_the_cluster_interface(cluster: object) -> None:
+    links = json.loads(
+        subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, text=True).stdout
+    )
+    holders = [
+        link["ifname"]
+        for link in links
+        for info in link.get("addr_info", [])
+        if info.get("local") == settings.node_ip()
+    ]
+    assert holders == [settings.NODE_LINK]
+    # The cluster interface is a bridge without ports: nothing it routes can leave.
+    ports = json.loads(
+        subprocess.run(
+            ["ip", "-j", "link", "show", "master", settings.NODE_LINK],
+            capture_output=True,
+            text=True,
+        ).stdout
+        or "[]"
+    )
+    assert ports == []
+
+
+def test_no_masquerade_to_the_outside(cluster: object) -> None:
+    conflist = Layout(settings.state_dir()).cni_conf / "10-reseau-k8s.conflist"
+    bridge = json.loads(conflist.read_text())["plugins"][0]
+    assert bridge["ipMasq"] is False
+    # Only kube-proxy's and portmap's mark-based masquerading (hairpin and Service traffic
+    # that stays on the machine) may exist: no rule masquerades the pod range as such.
+    for rule in _iptables("-t", "nat", "-S"):
+        if rule[0] == "-A" and "MASQUERADE" in rule:
+            assert rule[1] in ("KUBE-POSTROUTING", "CNI-HOSTPORT-MASQ"), rule
+
+
+def _listening(pids: set[int]) -> set[tuple[str, int]]:
+    """(address, port) of the TCP sockets listened on by `pids`."""
+    inodes: dict[str, tuple[str, int]] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == preflight.LISTEN:
+                address = preflight.listeners(f"header\n{line}")
+                inodes[fields[9]] = next(iter(address))
+    found = set()
+    for pid in pids:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        for fd in fd_dir.iterdir() if fd_dir.exists() else []:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inode = target[len("socket:[") : -1]
+                if inode in inodes:
+                    found.add(inodes[inode])
+    return found
+
+
+def test_components_listen_on_loopback_or_the_node_address_only(cluster: object) -> None:
+    layout = Layout(settings.state_dir())
+    running = supervisor.running(layout)
+    assert running, "no component runs"
+    allowed = {settings.LOOPBACK, settings.node_ip()}
+    sockets = _listening(set(running.values()))
+    assert sockets, "no listening socket found"
+    outside = sorted(s for s in sockets if s[0] not in allowed)
+    assert outside == [], f"listening beyond loopback and {settings.node_ip()}: {outside}"
+    etcd = _listening({running["etcd"]})
+    assert {a for a, _ in etcd} == {settings.LOOPBACK}
+
+
+def test_state_directory_is_private(cluster: object) -> None:
+    root = settings.state_dir()
+    assert root.stat().st_mode & 0o777 == 0o700
+
+
+def test_pods_reach_the_apiserver_but_no_other_host_service(ns: Kube) -> None:
+    """A service of the host listening on every address is out of the pods' reach, even
+    through the node address; the apiserver on that address is not. Every packet of this test
+    goes to addresses of this machine."""
+    node_ip = settings.node_ip()
+    with socket.socket() as listener:
+        listener.bind(("0.0.0.0", 0))
+        listener.listen()
+        listener.settimeout(0.2)
+        port = listener.getsockname()[1]
+        script = (
+            f"wget -O /dev/null http://{node_ip}:{settings.APISERVER_PORT}/ 2>&1; "
+            f"echo ===; timeout 5 wget -O /dev/null http://{node_ip}:{port}/ 2>&1; "
+            "echo exit=$?"
+        )
+        ns.apply(pod("probe", BUSYBOX, ["sh", "-c", script]))
+        assert ns.wait_pod_done("probe") == "Succeeded"
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing from the pod ever arrived
+        # The same port answers the host itself, through the node address.
+        with socket.create_connection((node_ip, port), timeout=2):
+            pass
+    apiserver, host_service = ns.run("logs", "probe").split("===")
+    # Plain HTTP to the apiserver's TLS port: it answered, so the pod got through.
+    assert "400 Bad Request" in apiserver, apiserver
+    assert "exit=0" not in host_service, host_service

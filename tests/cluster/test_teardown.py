@@ -1,0 +1,130 @@
+"""After `down`, nothing of the cluster remains: no process, mount, link, route, iptables
+chain, cgroup or state file, and every sysctl it touched has its previous value back. Then
+`up`'s failure paths: a port already taken, a component that exits at once, a crash of `up`
+half-way; each leaves nothing behind.
+
+It stops the shared cluster, so it runs only when asked (RESEAU_K8S_TEARDOWN_TEST=1, as
+`nox -s verify` does at the very end, after the doctest).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tools.cluster.local import (
+    lifecycle,
+    network,
+    preflight,
+    settings,
+    state,
+    supervisor,
+    teardown,
+)
+from tools.cluster.local.settings import Layout
+
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.skipif(
+        os.environ.get("RESEAU_K8S_TEARDOWN_TEST") != "1",
+        reason="stops the shared cluster: set RESEAU_K8S_TEARDOWN_TEST=1 (nox -s verify does)",
+    ),
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _layout() -> Layout:
+    return Layout(settings.state_dir())
+
+
+def _assert_nothing_left(node_ip: str) -> None:
+    assert teardown.leftovers(_layout(), node_ip) == []
+
+
+def test_down_leaves_nothing_behind(cluster: lifecycle.LocalCluster) -> None:
+    layout = _layout()
+    journal = state.entries(layout)
+    records = supervisor.records(layout)
+    sysctls = {e.data["key"]: e.data["previous"] for e in journal if e.kind == "sysctl"}
+    # What is about to be torn down was really there.
+    assert {r.name for r in records} >= {"etcd", "kube-apiserver", "containerd", "kubelet"}
+    assert network.link_exists(settings.BRIDGE)
+    assert settings.GUARD_CHAIN in network.chains("filter")
+
+    lifecycle.down(lambda line: print(line, flush=True))
+
+    _assert_nothing_left(cluster.node_ip)
+    for record in records:
+        assert not supervisor.is_same_process(record), record
+        assert not supervisor.session_members(record.pid), record
+    for key, previous in sysctls.items():
+        assert network.read_sysctl(key) == previous, key
+    log_links = Path("/var/log/containers")
+    if log_links.is_dir():
+        assert not [
+            p for p in log_links.iterdir() if os.readlink(p).startswith(str(layout.pod_logs))
+        ]
+    cni_results = Path("/var/lib/cni/results")
+    if cni_results.is_dir():
+        assert not list(cni_results.glob(f"{settings.CNI_NETWORK}-*"))
+    # A second `down` finds nothing to do and does not fail.
+    lifecycle.down(lambda line: None)
+
+
+def test_up_refuses_a_taken_port() -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((settings.LOOPBACK, settings.SCHEDULER_PORT))
+        sock.listen()
+        with pytest.raises(
+            preflight.PreflightError, match=r"127\.0\.0\.1:10259 \(kube-scheduler\)"
+        ):
+            lifecycle.up(lambda line: None)
+    _assert_nothing_left(settings.node_ip())
+
+
+def test_a_component_that_exits_is_named_with_its_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(supervisor.FAULT_ENV, "kube-scheduler")
+    with pytest.raises(supervisor.ComponentFailed) as failure:
+        lifecycle.up(lambda line: None)
+    message = str(failure.value)
+    assert message.startswith("kube-scheduler: exited (code")
+    assert "reseau-k8s-injected-fault" in message  # the component's own complaint, quoted
+    _assert_nothing_left(settings.node_ip())
+
+
+def test_down_cleans_up_after_a_crash_of_up() -> None:
+    layout = _layout()
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    up = subprocess.Popen(
+        [sys.executable, "-m", "tools.cluster", "up"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Kill `up` without warning once the kubelet is started: pods, mounts, iptables
+        # chains and sysctl changes are on their way.
+        deadline = time.monotonic() + 120
+        while not (layout.root / "pids" / "kubelet.json").exists():
+            assert up.poll() is None, "up ended before the kubelet started"
+            assert time.monotonic() < deadline, "the kubelet never started"
+            time.sleep(0.05)
+        time.sleep(1)
+        up.send_signal(signal.SIGKILL)
+        up.wait(timeout=10)
+        assert supervisor.running(layout), "the components should outlive the killed `up`"
+    finally:
+        if up.poll() is None:
+            up.kill()
+    lifecycle.down(lambda line: print(line, flush=True))
+    _assert_nothing_left(settings.node_ip())

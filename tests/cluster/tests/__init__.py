@@ -1,1 +1,0 @@
-"""Tests that need the running local cluster (marker `cluster`)."""

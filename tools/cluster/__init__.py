@@ -1,0 +1,1 @@
+"""The local Kubernetes cluster and the cluster providers the doctest runs on."""

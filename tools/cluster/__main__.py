@@ -1,0 +1,63 @@
+"""`python -m tools.cluster up|down|status|bench` (what `nox -s cluster -- …` runs).
+
+up      start the local cluster (idempotent), print the kubeconfig path at the end
+down    stop it and remove everything it created
+status  what runs, the versions, the kubeconfig path
+bench   cold build time, `up` and `down` times, resident memory (see bench.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.cluster", description="The local Kubernetes cluster."
+    )
+    parser.add_argument("command", choices=("up", "down", "status", "bench"))
+    parser.add_argument(
+        "--measure-build",
+        action="store_true",
+        help="bench: also time a cold build in an empty cache (long: many minutes)",
+    )
+    args = parser.parse_args(argv)
+
+    # Imported late so that `--help` works on any machine.
+    from tools.cluster.local import build, lifecycle, preflight, supervisor
+
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
+    known = (
+        preflight.PreflightError,
+        supervisor.ComponentFailed,
+        build.BuildError,
+        RuntimeError,
+        ValueError,
+        OSError,
+    )
+    try:
+        if args.command == "up":
+            cluster = lifecycle.up(progress)
+            print(f"kubeconfig: {cluster.kubeconfig}")
+        elif args.command == "down":
+            lifecycle.down(progress)
+        elif args.command == "status":
+            print(lifecycle.status())
+        else:
+            from tools.cluster import bench
+
+            bench.main(measure_build=args.measure_build)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except known as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,446 @@
+"""Each component's command line and configuration files.
+
+Pure functions from the cluster's values to argv lists and file contents, so that they can be
+read and unit-tested without starting anything. Choices that this host imposes (DESIGN §4):
+cgroup v1 with the cgroupfs driver, no systemd, swap allowed, kube-proxy never writes the
+conntrack sysctls. Choices for safety (DESIGN §5): every listener on loopback or the node
+address, TLS with the cluster CA everywhere, no anonymous access.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.cluster.local import settings
+from tools.cluster.local.pki import Pki
+from tools.cluster.local.settings import Layout
+
+# The kubelet's cgroup root: every pod cgroup lives under it, in each hierarchy, so that
+# `down` removes exactly what the cluster created.
+CGROUP_ROOT = "/reseau-k8s"
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a component's configuration depends on."""
+
+    layout: Layout
+    pki: Pki
+    node_ip: str
+    bin_dir: Path
+    cni_dir: Path
+    runc: Path
+    pause_image: str
+
+    def bin(self, name: str) -> str:
+        return str(self.bin_dir / name)
+
+    def kubeconfig(self, name: str) -> str:
+        return str(self.layout.kubeconfigs / f"{name}.conf")
+
+    @property
+    def apiserver_url(self) -> str:
+        return f"https://{self.node_ip}:{settings.APISERVER_PORT}"
+
+
+def _flags(values: dict[str, Any]) -> list[str]:
+    """--key=value flags, in the given order (booleans as true/false)."""
+    out = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        out.append(f"--{key}={value}")
+    return out
+
+
+# --- etcd -------------------------------------------------------------------------------
+
+
+def etcd_argv(ctx: Context) -> list[str]:
+    pki = ctx.pki
+    client = f"https://{settings.LOOPBACK}:{settings.ETCD_CLIENT_PORT}"
+    peer = f"https://{settings.LOOPBACK}:{settings.ETCD_PEER_PORT}"
+    return [
+        ctx.bin("etcd"),
+        *_flags(
+            {
+                "name": settings.NODE_NAME,
+                "data-dir": ctx.layout.etcd_data,
+                # Loopback only, clients and peer alike.
+                "listen-client-urls": client,
+                "advertise-client-urls": client,
+                "listen-peer-urls": peer,
+                "initial-advertise-peer-urls": peer,
+                "initial-cluster": f"{settings.NODE_NAME}={peer}",
+                "initial-cluster-state": "new",
+                "cert-file": pki.cert("etcd"),
+                "key-file": pki.key("etcd"),
+                "trusted-ca-file": pki.ca_cert,
+                "client-cert-auth": True,
+                "peer-cert-file": pki.cert("etcd"),
+                "peer-key-file": pki.key("etcd"),
+                "peer-trusted-ca-file": pki.ca_cert,
+                "peer-client-cert-auth": True,
+                # A throwaway single-node test cluster: skipping fsync makes every write (and
+                # so `up`) faster; the data dies with `down` anyway.
+                "unsafe-no-fsync": True,
+                "log-level": "warn",
+            }
+        ),
+    ]
+
+
+# --- control plane ----------------------------------------------------------------------
+
+
+def apiserver_argv(ctx: Context) -> list[str]:
+    pki = ctx.pki
+    return [
+        ctx.bin("kube-apiserver"),
+        *_flags(
+            {
+                # The node address only: it is local (on the cluster's own interface), so the
+                # host reaches it like loopback, and pods reach it through the kubernetes
+                # Service; --bind-address takes a single address.
+                "advertise-address": ctx.node_ip,
+                "bind-address": ctx.node_ip,
+                "secure-port": settings.APISERVER_PORT,
+                "etcd-servers": f"https://{settings.LOOPBACK}:{settings.ETCD_CLIENT_PORT}",
+                "etcd-cafile": pki.ca_cert,
+                "etcd-certfile": pki.cert("apiserver-etcd-client"),
+                "etcd-keyfile": pki.key("apiserver-etcd-client"),
+                "client-ca-file": pki.ca_cert,
+                "tls-cert-file": pki.cert("apiserver"),
+                "tls-private-key-file": pki.key("apiserver"),
+                "kubelet-client-certificate": pki.cert("apiserver-kubelet-client"),
+                "kubelet-client-key": pki.key("apiserver-kubelet-client"),
+                "kubelet-certificate-authority": pki.ca_cert,
+                "kubelet-preferred-address-types": "InternalIP",
+                "authorization-mode": "Node,RBAC",
+                "anonymous-auth": False,
+                "enable-admission-plugins": "NodeRestriction",
+                "allow-privileged": True,
+                "service-cluster-ip-range": settings.SERVICE_CIDR,
+                "service-node-port-range": settings.NODE_PORT_RANGE,
+                "service-account-issuer": f"https://kubernetes.default.svc.{settings.CLUSTER_DOMAIN}",
+                "service-account-key-file": pki.sa_pub,
+                "service-account-signing-key-file": pki.sa_key,
+                "profiling": False,
+                "v": 1,
+            }
+        ),
+    ]
+
+
+def controller_manager_argv(ctx: Context) -> list[str]:
+    pki = ctx.pki
+    kubeconfig = ctx.kubeconfig("controller-manager")
+    return [
+        ctx.bin("kube-controller-manager"),
+        *_flags(
+            {
+                "kubeconfig": kubeconfig,
+                "authentication-kubeconfig": kubeconfig,
+                "authorization-kubeconfig": kubeconfig,
+                "bind-address": settings.LOOPBACK,
+                "secure-port": settings.CONTROLLER_MANAGER_PORT,
+                "client-ca-file": pki.ca_cert,
+                "root-ca-file": pki.ca_cert,
+                "service-account-private-key-file": pki.sa_key,
+                "use-service-account-credentials": True,
+                "cluster-signing-cert-file": pki.ca_cert,
+                "cluster-signing-key-file": pki.ca_key,
+                # The node's podCIDR comes from the MicroK8s pod range, one /24 per node.
+                "allocate-node-cidrs": True,
+                "cluster-cidr": settings.POD_CIDR,
+                "node-cidr-mask-size": settings.NODE_CIDR_MASK,
+                "service-cluster-ip-range": settings.SERVICE_CIDR,
+                "configure-cloud-routes": False,
+                # One instance: no lease to wait for at start.
+                "leader-elect": False,
+                # At start it builds one client per controller (service-account credentials):
+                # the default 20 requests/s throttle made that take five seconds.
+                "kube-api-qps": 200,
+                "kube-api-burst": 400,
+                "profiling": False,
+                "v": 1,
+            }
+        ),
+    ]
+
+
+def scheduler_argv(ctx: Context) -> list[str]:
+    kubeconfig = ctx.kubeconfig("scheduler")
+    return [
+        ctx.bin("kube-scheduler"),
+        *_flags(
+            {
+                "kubeconfig": kubeconfig,
+                "authentication-kubeconfig": kubeconfig,
+                "authorization-kubeconfig": kubeconfig,
+                "bind-address": settings.LOOPBACK,
+                "secure-port": settings.SCHEDULER_PORT,
+                "leader-elect": False,
+                "profiling": False,
+                "v": 1,
+            }
+        ),
+    ]
+
+
+# --- node -------------------------------------------------------------------------------
+
+
+def _toml(value: Any) -> str:
+    """A TOML value for strings, booleans, integers and lists of them (JSON is a subset)."""
+    return json.dumps(value)
+
+
+def containerd_config(ctx: Context) -> str:
+    """containerd 2.x configuration (version 3): every path under the state directory."""
+    layout = ctx.layout
+    cri_images = 'plugins."io.containerd.cri.v1.images"'
+    cri_runtime = 'plugins."io.containerd.cri.v1.runtime"'
+    runc = f"{cri_runtime}.containerd.runtimes.runc"
+    disabled = [
+        # NRI would open a socket under /var/run/nri; the others are unused here.
+        "io.containerd.nri.v1.nri",
+        "io.containerd.snapshotter.v1.btrfs",
+        "io.containerd.snapshotter.v1.zfs",
+        "io.containerd.snapshotter.v1.devmapper",
+        "io.containerd.snapshotter.v1.blockfile",
+        "io.containerd.snapshotter.v1.erofs",
+        "io.containerd.tracing.processor.v1.otlp",
+        "io.containerd.internal.v1.tracing",
+    ]
+    lines = [
+        "# Generated by tools/cluster/local (reseau-k8s): removed by `down`.",
+        "version = 3",
+        f"root = {_toml(str(layout.containerd / 'root'))}",
+        f"state = {_toml(str(layout.containerd_state))}",
+        "imports = []",
+        f"disabled_plugins = {_toml(disabled)}",
+        "",
+        "[grpc]",
+        f"  address = {_toml(str(layout.containerd_socket))}",
+        "",
+        "[ttrpc]",
+        '  address = ""',
+        "",
+        "[debug]",
+        '  address = ""',
+        '  level = "info"',
+        "",
+        "[metrics]",
+        '  address = ""',
+        "",
+        f"[{cri_images}]",
+        '  snapshotter = "overlayfs"',
+        "",
+        f"[{cri_images}.pinned_images]",
+        f"  sandbox = {_toml(ctx.pause_image)}",
+        "",
+        f"[{cri_images}.registry]",
+        f"  config_path = {_toml(str(layout.registry_hosts))}",
+        "",
+        f"[{cri_runtime}]",
+        "  netns_mounts_under_state_dir = true",
+        # This host's root lacks CAP_SYS_RESOURCE, so no process may lower its oom_score_adj
+        # (the kubelet asks -998 for every sandbox and runc fails with "can't get final
+        # child's PID from pipe"): containerd clamps the value to its own (0) instead.
+        "  restrict_oom_score_adj = true",
+        "  enable_cdi = false",
+        "  cdi_spec_dirs = []",
+        "",
+        f"[{cri_runtime}.containerd]",
+        '  default_runtime_name = "runc"',
+        "",
+        f"[{runc}]",
+        '  runtime_type = "io.containerd.runc.v2"',
+        "",
+        f"[{runc}.options]",
+        f"  BinaryName = {_toml(str(ctx.runc))}",
+        f"  Root = {_toml(str(layout.runc_root))}",
+        # cgroup v1 host without systemd: the cgroupfs driver, as on the kubelet.
+        "  SystemdCgroup = false",
+        "",
+        f"[{cri_runtime}.cni]",
+        f"  bin_dirs = {_toml([str(ctx.cni_dir)])}",
+        f"  conf_dir = {_toml(str(layout.cni_conf))}",
+        "",
+        '[plugins."io.containerd.grpc.v1.cri"]',
+        # The exec/attach/port-forward streaming server: loopback, any free port.
+        f"  stream_server_address = {_toml(settings.LOOPBACK)}",
+        '  stream_server_port = "0"',
+        "",
+        '[plugins."io.containerd.internal.v1.opt"]',
+        f"  path = {_toml(str(layout.containerd / 'opt'))}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def containerd_argv(ctx: Context) -> list[str]:
+    return [ctx.bin("containerd"), "--config", str(ctx.layout.config / "containerd.toml")]
+
+
+def cni_config(ctx: Context) -> dict[str, Any]:
+    """The pod network: the bridge plugin on cni0 with host-local addresses from the node's
+    podCIDR; no masquerading (pods never reach beyond the machine), hairpin on so that a pod
+    reaches itself through its own Service."""
+    subnet = settings.NODE_POD_CIDR
+    gateway = subnet.rsplit(".", 1)[0] + ".1"
+    return {
+        "cniVersion": "1.0.0",
+        "name": settings.CNI_NETWORK,
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": settings.BRIDGE,
+                "isGateway": True,
+                "isDefaultGateway": True,
+                "ipMasq": False,
+                "hairpinMode": True,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": subnet, "gateway": gateway}]],
+                    "dataDir": str(ctx.layout.cni_ipam),
+                },
+            },
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+        ],
+    }
+
+
+def kubelet_config(ctx: Context) -> dict[str, Any]:
+    pki = ctx.pki
+    return {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "address": ctx.node_ip,
+        "port": settings.KUBELET_PORT,
+        "readOnlyPort": 0,
+        "healthzBindAddress": settings.LOOPBACK,
+        "healthzPort": settings.KUBELET_HEALTHZ_PORT,
+        "tlsCertFile": str(pki.cert("kubelet")),
+        "tlsPrivateKeyFile": str(pki.key("kubelet")),
+        "rotateCertificates": False,
+        "serverTLSBootstrap": False,
+        "authentication": {
+            "anonymous": {"enabled": False},
+            "webhook": {"enabled": True, "cacheTTL": "30s"},
+            "x509": {"clientCAFile": str(pki.ca_cert)},
+        },
+        "authorization": {"mode": "Webhook"},
+        "containerRuntimeEndpoint": f"unix://{ctx.layout.containerd_socket}",
+        # This host: cgroup v1 (hybrid), no systemd, swap tolerated.
+        "cgroupDriver": "cgroupfs",
+        "cgroupRoot": CGROUP_ROOT,
+        "failCgroupV1": False,
+        "failSwapOn": False,
+        "clusterDomain": settings.CLUSTER_DOMAIN,
+        "clusterDNS": [settings.DNS_SERVICE_IP],
+        # Pods resolve through CoreDNS only: the host's resolv.conf (its search domains and
+        # nameservers) does not leak into them.
+        "resolvConf": str(ctx.layout.resolv_conf),
+        "podLogsDir": str(ctx.layout.pod_logs),
+        # kube-proxy owns the service rules; the kubelet's own KUBE-* helper chains are unused.
+        "makeIPTablesUtilChains": False,
+        # A test machine may have little free disk: evict only when it is really full.
+        "evictionHard": {
+            "memory.available": "100Mi",
+            "nodefs.available": "1%",
+            "nodefs.inodesFree": "1%",
+            "imagefs.available": "1%",
+        },
+        "imageGCHighThresholdPercent": 99,
+        "imageGCLowThresholdPercent": 98,
+        "serializeImagePulls": False,
+        # Status is computed every 2 s but only sent when it changes: the node turns Ready
+        # as soon as the network is, at no cost to the apiserver.
+        "nodeStatusUpdateFrequency": "2s",
+        # Pods are re-synced every 10 s (upstream: 1 min), so an edited ConfigMap (the Corefile
+        # that section 7.3 changes) reaches the pod's volume sooner; cheap with few pods.
+        "syncFrequency": "10s",
+        "shutdownGracePeriod": "0s",
+        # Without CAP_SYS_RESOURCE (this host) a negative value cannot be set: keep the
+        # kubelet's own oom_score_adj as it is.
+        "oomScoreAdj": 0,
+        "registerNode": True,
+    }
+
+
+def kubelet_argv(ctx: Context) -> list[str]:
+    return [
+        ctx.bin("kubelet"),
+        *_flags(
+            {
+                "config": ctx.layout.config / "kubelet.yaml",
+                "kubeconfig": ctx.kubeconfig("kubelet"),
+                "root-dir": ctx.layout.kubelet,
+                "hostname-override": settings.NODE_NAME,
+                "node-ip": ctx.node_ip,
+                "v": 1,
+            }
+        ),
+    ]
+
+
+def kube_proxy_config(ctx: Context) -> dict[str, Any]:
+    return {
+        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+        "kind": "KubeProxyConfiguration",
+        "clientConnection": {"kubeconfig": ctx.kubeconfig("kube-proxy")},
+        "hostnameOverride": settings.NODE_NAME,
+        "mode": "iptables",
+        "clusterCIDR": settings.POD_CIDR,
+        "detectLocalMode": "ClusterCIDR",
+        "bindAddress": ctx.node_ip,
+        "healthzBindAddress": f"{settings.LOOPBACK}:{settings.KUBE_PROXY_HEALTHZ_PORT}",
+        "metricsBindAddress": f"{settings.LOOPBACK}:{settings.KUBE_PROXY_METRICS_PORT}",
+        # NodePorts answer on the node address only, never on the machine's NIC.
+        "nodePortAddresses": [f"{ctx.node_ip}/32"],
+        # Zero: leave the host's conntrack sysctls alone (they are not namespaced here).
+        "conntrack": {
+            "maxPerCore": 0,
+            "min": 0,
+            "tcpEstablishedTimeout": "0s",
+            "tcpCloseWaitTimeout": "0s",
+        },
+        "iptables": {
+            "masqueradeAll": False,
+            # No NodePort on 127.0.0.1: that would need the route_localnet sysctl.
+            "localhostNodePorts": False,
+            "syncPeriod": "30s",
+            "minSyncPeriod": "1s",
+        },
+        # See the kubelet: no CAP_SYS_RESOURCE here, so no negative oom_score_adj.
+        "oomScoreAdj": 0,
+    }
+
+
+def kube_proxy_argv(ctx: Context) -> list[str]:
+    return [
+        ctx.bin("kube-proxy"),
+        f"--config={ctx.layout.config / 'kube-proxy.yaml'}",
+        "--v=1",
+    ]
+
+
+def write_configs(ctx: Context) -> None:
+    """Write every configuration file (containerd, CNI, kubelet, kube-proxy, resolv.conf)."""
+    layout = ctx.layout
+    layout.config.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (layout.config / "containerd.toml").write_text(containerd_config(ctx))
+    layout.cni_conf.mkdir(parents=True, exist_ok=True)
+    (layout.cni_conf / "10-reseau-k8s.conflist").write_text(
+        json.dumps(cni_config(ctx), indent=2) + "\n"
+    )
+    (layout.config / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(ctx)))
+    (layout.config / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config(ctx)))
+    layout.resolv_conf.write_text("# reseau-k8s: pods resolve through CoreDNS only\n")

@@ -1,0 +1,191 @@
+"""Collect an image's files from the host's Debian packages.
+
+A tool is taken from the package that provides it (checked with `dpkg -L`, so a file that
+happens to be on the host from elsewhere is never copied by mistake), with every shared
+library `ldd` reports, at the path the loader found it: the image's loader then finds it at
+the same place. Only nginx is not installed on the host (its package would start a daemon):
+its .deb files are downloaded with `apt-get download` and unpacked into the cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from tools.cluster.local.images.oci import Entry, directory, file_data, file_from, symlink
+
+
+class ImageBuildError(RuntimeError):
+    """A stand-in image cannot be assembled (a package or file is missing)."""
+
+
+@functools.cache
+def package_files(package: str) -> frozenset[str]:
+    """The paths installed by a Debian package, with a clear error if it is not installed."""
+    out = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise ImageBuildError(
+            f"Debian package {package} is not installed (it is in build.SYSTEM_PACKAGES, "
+            "which `nox -s cluster` installs)"
+        )
+    return frozenset(out.stdout.split("\n")) - {""}
+
+
+@functools.cache
+def package_version(package: str) -> str:
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True
+    )
+    if out.returncode != 0 or not out.stdout:
+        raise ImageBuildError(f"Debian package {package} is not installed")
+    return out.stdout
+
+
+def package_file(package: str, path: str) -> Path:
+    """`path` as installed by `package` (alternatives symlinks followed later by copying)."""
+    if path not in package_files(package):
+        raise ImageBuildError(f"Debian package {package} does not provide {path}")
+    return Path(path)
+
+
+_LDD_LINE = re.compile(r"^\s*(?:(\S+) => )?(/\S+) \(0x[0-9a-f]+\)$")
+
+
+def shared_libraries(binary: Path) -> list[str]:
+    """Absolute paths of the shared libraries (and loader) `binary` needs, per ldd."""
+    out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=False)
+    if "not a dynamic executable" in out.stdout + out.stderr:
+        return []
+    if out.returncode != 0:
+        raise ImageBuildError(f"ldd {binary} failed: {out.stderr.strip() or out.stdout.strip()}")
+    libraries = []
+    for line in out.stdout.splitlines():
+        if "not found" in line:
+            raise ImageBuildError(f"{binary}: a shared library is missing on the host: {line}")
+        match = _LDD_LINE.match(line)
+        if match:
+            libraries.append(match.group(2))
+    return libraries
+
+
+# glibc loads libgcc_s at run time (pthread_exit, cancellation, backtraces): ldd cannot see
+# it, and a threaded tool (dig) aborts without it.
+_RUNTIME_LIBRARIES = ("/lib/x86_64-linux-gnu/libgcc_s.so.1",)
+
+
+def binaries_with_libraries(tools: dict[str, Path]) -> list[Entry]:
+    """Entries for `tools` (image path -> host file) and the libraries they all need."""
+    entries = [file_from(dest, source) for dest, source in tools.items()]
+    libraries: set[str] = set()
+    for source in tools.values():
+        libraries.update(shared_libraries(source))
+    if libraries:
+        libraries.update(p for p in _RUNTIME_LIBRARIES if Path(p).exists())
+    entries += [file_from(lib, Path(lib)) for lib in sorted(libraries)]
+    return entries
+
+
+def busybox_applets(busybox: Path) -> list[str]:
+    out = subprocess.run([str(busybox), "--list"], capture_output=True, text=True, check=True)
+    return sorted(a for a in out.stdout.split() if a != "busybox")
+
+
+def busybox_entries(skip: frozenset[str] | set[str] = frozenset()) -> list[Entry]:
+    """Debian's static busybox as /bin/busybox, with a /bin link per applet not in `skip`."""
+    busybox = package_file("busybox-static", "/bin/busybox")
+    entries = [file_from("/bin/busybox", busybox, 0o755)]
+    entries += [
+        symlink(f"/bin/{applet}", "busybox")
+        for applet in busybox_applets(busybox)
+        if applet not in skip
+    ]
+    return entries
+
+
+PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def base_entries(extra_users: tuple[tuple[str, int], ...] = ()) -> list[Entry]:
+    """The minimal /etc and directories every stand-in has."""
+    users = [
+        ("root", 0, "/root", "/bin/sh"),
+        *((u, i, "/nonexistent", "/bin/false") for u, i in extra_users),
+    ]
+    users.append(("nobody", 65534, "/nonexistent", "/bin/false"))
+    passwd = "".join(f"{u}:x:{i}:{i}:{u}:{home}:{shell}\n" for u, i, home, shell in users)
+    group = "".join(f"{u}:x:{i}:\n" for u, i, _, _ in users)
+    return [
+        file_data("/etc/passwd", passwd),
+        file_data("/etc/group", group),
+        # glibc ≥ 2.34 has the files and dns NSS modules built in: nothing to dlopen.
+        file_data("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n"),
+        directory("/root", 0o700),
+        directory("/tmp", 0o1777),
+        directory("/var/tmp", 0o1777),
+        directory("/etc"),
+        directory("/proc"),
+        directory("/sys"),
+        directory("/dev"),
+        directory("/run"),
+    ]
+
+
+def deb_tree(packages: tuple[str, ...], cache: Path) -> Path:
+    """Download (once) the candidate .debs of `packages` and unpack them into one tree.
+
+    A tree unpacked earlier is reused as is, without asking apt again (that costs a second
+    per `up`): the stand-in only has to serve a page, not to follow security updates. Remove
+    `~/.cache/reseau-k8s/debs/` to take the current candidate.
+    """
+    wanted = "".join(f"{p} " for p in packages)
+    done = [
+        marker.parent
+        for marker in (cache / "debs").glob("*/.complete")
+        if "".join(line.split()[0] + " " for line in marker.read_text().splitlines()) == wanted
+    ]
+    if done:
+        return max(done, key=lambda tree: (tree / ".complete").stat().st_mtime_ns)
+    versions = {p: candidate_version(p) for p in packages}
+    key = "_".join(f"{p}-{v}" for p, v in versions.items()).replace(":", "%3a")
+    tree = cache / "debs" / key
+    if (tree / ".complete").is_file():
+        return tree
+    if tree.exists():
+        shutil.rmtree(tree)
+    tree.mkdir(parents=True)
+    download = tree.parent / f".download-{key}"
+    if download.exists():
+        shutil.rmtree(download)
+    download.mkdir()
+    try:
+        result = subprocess.run(
+            ["apt-get", "download", *(f"{p}={v}" for p, v in versions.items())],
+            cwd=download,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ImageBuildError(
+                f"apt-get download {' '.join(packages)} failed: {result.stderr.strip()[-500:]}"
+            )
+        for deb in sorted(download.glob("*.deb")):
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
+    finally:
+        shutil.rmtree(download, ignore_errors=True)
+    (tree / ".complete").write_text("\n".join(f"{p} {v}" for p, v in versions.items()) + "\n")
+    return tree
+
+
+@functools.cache
+def candidate_version(package: str) -> str:
+    out = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True)
+    match = re.search(r"Candidate: (\S+)", out.stdout)
+    if not match or match.group(1) == "(none)":
+        raise ImageBuildError(
+            f"apt has no candidate for {package}: run `apt-get update` (as root) first"
+        )
+    return match.group(1)

@@ -1,0 +1,68 @@
+"""Kubeconfig files: one per client identity, each self-contained (certificates embedded), so
+that the admin kubeconfig can be copied or read by other tools without the PKI directory."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.cluster.local.pki import Pki
+from tools.cluster.local.state import write_private
+
+CLUSTER = "reseau-k8s"
+
+# Which certificate each kubeconfig presents: kubeconfig name -> PKI certificate name.
+IDENTITIES: dict[str, str] = {
+    "admin": "admin",
+    "controller-manager": "controller-manager",
+    "scheduler": "scheduler",
+    "kube-proxy": "kube-proxy",
+    "kubelet": "kubelet-client",
+}
+
+
+def _b64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def render(server: str, pki: Pki, cert_name: str, user: str) -> dict[str, Any]:
+    """A kubeconfig document for `user`, presenting `pki`'s `cert_name` certificate."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": CLUSTER,
+                "cluster": {
+                    "server": server,
+                    "certificate-authority-data": _b64(pki.ca_cert),
+                },
+            }
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {
+                    "client-certificate-data": _b64(pki.cert(cert_name)),
+                    "client-key-data": _b64(pki.key(cert_name)),
+                },
+            }
+        ],
+        "contexts": [{"name": CLUSTER, "context": {"cluster": CLUSTER, "user": user}}],
+        "current-context": CLUSTER,
+        "preferences": {},
+    }
+
+
+def write_all(directory: Path, server: str, pki: Pki) -> dict[str, Path]:
+    """Write one kubeconfig per identity; returns name -> path."""
+    paths: dict[str, Path] = {}
+    for name, cert_name in IDENTITIES.items():
+        path = directory / f"{name}.conf"
+        document = render(server, pki, cert_name, user=name)
+        write_private(path, yaml.safe_dump(document, sort_keys=False).encode())
+        paths[name] = path
+    return paths

@@ -1,0 +1,512 @@
+"""The local cluster's lifecycle: `up`, `down`, `status`.
+
+`up` is idempotent: when the cluster already runs and answers, it prints the status and
+returns at once. Otherwise it checks the host, builds what is missing (cached), then starts the
+components as soon as what each one needs is ready, and returns only when the node is Ready
+and CoreDNS answers a query for kubernetes.default.svc.cluster.local through the kube-dns
+ClusterIP. Any failure stops every started component and undoes every change (`down`), then
+reports the failing component with the end of its log.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools.cluster.local import (
+    addons,
+    cgroups,
+    components,
+    kubeconfig,
+    network,
+    pki,
+    preflight,
+    settings,
+    state,
+    supervisor,
+    teardown,
+)
+from tools.cluster.local.apiclient import ApiError, Client
+from tools.cluster.local.dnsclient import DnsError, resolve_a
+from tools.cluster.local.settings import Layout
+from tools.cluster.local.state import Entry
+from tools.cluster.local.supervisor import ComponentFailed, Supervisor
+
+Progress = Callable[[str], None]
+REPO_ROOT = Path(__file__).resolve().parents[3]
+LOCK_FILE = Path("/run/lock/reseau-k8s-local.lock")
+DNS_NAME = f"kubernetes.default.svc.{settings.CLUSTER_DOMAIN}"
+CAPABILITIES = frozenset({"node-shell", "local-cluster"})
+
+# Sysctls a component may change (the CNI bridge plugin sets ip_forward; the kubelet sets its
+# "kernel tunables"; kube-proxy may set route_localnet): recorded so that `down` restores them.
+WATCHED_SYSCTLS = (
+    "net.ipv4.ip_forward",
+    "net.ipv4.conf.all.route_localnet",
+    "vm.overcommit_memory",
+    "vm.panic_on_oom",
+    "kernel.panic",
+    "kernel.panic_on_oops",
+    "kernel.keys.root_maxkeys",
+    "kernel.keys.root_maxbytes",
+)
+# Where the kubelet and containerd write outside the state directory (hard-coded paths: the
+# kubelet's log links, containerd's shim sockets, libcni's result cache).
+OUTSIDE_DIRS = (
+    Path("/var/log/containers"),
+    Path("/run/containerd/s"),
+    Path("/var/lib/cni/results"),
+)
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """What `up` returns: compatible with the providers' ClusterInfo."""
+
+    kubeconfig: Path
+    server_version: str
+    node_name: str
+    node_ip: str
+    versions: dict[str, str] = field(default_factory=dict)
+    capabilities: frozenset[str] = CAPABILITIES
+    provider: str = "local"
+
+
+class Clock:
+    """Prints progress lines prefixed with the time since `up` started."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.start = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def __call__(self, message: str) -> None:
+        self.progress(f"[{self.elapsed():5.1f}s] {message}")
+
+
+@contextlib.contextmanager
+def _lock() -> Iterator[None]:
+    """One lifecycle operation at a time (several helpers may run `up` at once)."""
+    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_FILE, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _layout() -> Layout:
+    return Layout(settings.state_dir())
+
+
+def _admin(layout: Layout, node_ip: str, timeout: float = 2.0) -> Client:
+    bundle = pki.load(layout.pki, node_ip)
+    return Client(
+        f"https://{node_ip}:{settings.APISERVER_PORT}",
+        bundle.ca_cert,
+        bundle.cert("admin"),
+        bundle.key("admin"),
+        timeout,
+    )
+
+
+# --- readiness --------------------------------------------------------------------------
+
+
+def _wait(
+    what: str,
+    component: str,
+    ready: Callable[[], bool],
+    sup: Supervisor,
+    layout: Layout,
+    timeout: float,
+    pollers: tuple[Callable[[], None], ...] = (),
+) -> None:
+    """Poll `ready` every 50 ms while checking that no component has exited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sup.check()
+        for poll in pollers:
+            poll()
+        if ready():
+            return
+        if time.monotonic() > deadline:
+            raise ComponentFailed(
+                component, f"{what}: not ready after {timeout:.0f} s", layout.log(component)
+            )
+        time.sleep(0.05)
+
+
+def _etcd_healthy(layout: Layout, node_ip: str) -> Callable[[], bool]:
+    bundle = pki.load(layout.pki, node_ip)
+    client = Client(
+        f"https://{settings.LOOPBACK}:{settings.ETCD_CLIENT_PORT}",
+        bundle.ca_cert,
+        bundle.cert("apiserver-etcd-client"),
+        bundle.key("apiserver-etcd-client"),
+        timeout=1.0,
+    )
+
+    def check() -> bool:
+        try:
+            return json.loads(client.get("/health")).get("health") == "true"
+        except (OSError, ApiError, ValueError):
+            return False
+
+    return check
+
+
+def _api_ready(client: Client) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return client.get("/readyz").strip() == "ok"
+        except (OSError, ApiError):
+            return False
+
+    return check
+
+
+def _node_ready(client: Client) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            node = client.get_json(f"/api/v1/nodes/{settings.NODE_NAME}")
+        except (OSError, ApiError, ValueError):
+            return False
+        conditions = node.get("status", {}).get("conditions", [])
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    return check
+
+
+def _dns_answers() -> bool:
+    try:
+        return resolve_a(DNS_NAME, settings.DNS_SERVICE_IP, timeout=0.5) == [
+            settings.KUBERNETES_SERVICE_IP
+        ]
+    except DnsError:
+        return False
+
+
+def _proxy_synced() -> bool:
+    return "KUBE-SERVICES" in network.chains("nat")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((settings.LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+# --- up ---------------------------------------------------------------------------------
+
+
+def _record_outside_dirs(layout: Layout) -> None:
+    """Directories the kubelet/containerd create outside the state (removed if we made them)."""
+    for directory in OUTSIDE_DIRS:
+        if directory.exists():
+            continue
+        parents = [str(p) for p in directory.parents if not p.exists()]
+        state.record(layout, Entry("dir", {"path": str(directory), "parents": parents}))
+
+
+def _prepare_host(layout: Layout, node_ip: str) -> None:
+    """Network, guard, sysctls, cgroups: each recorded before it is made."""
+    for key in WATCHED_SYSCTLS:
+        network.remember_sysctl(layout, key)
+    # Service traffic between pods on one bridge goes through iptables only with this on.
+    network.set_sysctl(layout, "net.bridge.bridge-nf-call-iptables", "1")
+    network.create_node_link(layout, node_ip)
+    network.install_guard(layout, node_ip)
+    # Created by the CNI bridge plugin and kube-proxy/portmap; recorded before they exist.
+    state.record(layout, Entry("link", {"name": settings.BRIDGE}))
+    state.record(layout, Entry("chain-prefixes", {"prefixes": ["KUBE-", "CNI-"]}))
+    state.record(layout, Entry("cgroup", {"name": components.CGROUP_ROOT}))
+    cgroups.create(components.CGROUP_ROOT)
+    _record_outside_dirs(layout)
+
+
+def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str]) -> None:
+    # Imported here: the build and image modules are only needed when a cluster is created.
+    from tools.cluster.local import build, images, registry
+
+    binaries = build.ensure_binaries(lambda line: clock(line.strip()))
+    versions.update(binaries.versions)
+    clock(f"binaries in {binaries.bin_dir}")
+    # The image store is only needed once containerd pulls: checked (or built) meanwhile.
+    store_future = _background(lambda: images.ensure_images(lambda line: clock(line.strip())))
+    preflight.check_network(node_ip)
+
+    state.create_root(layout)
+    certs = pki.generate(layout.pki, node_ip)
+    kubeconfig.write_all(layout.kubeconfigs, f"https://{node_ip}:{settings.APISERVER_PORT}", certs)
+    runc = shutil.which("runc")
+    if runc is None:
+        raise preflight.PreflightError("runc is missing (Debian package runc)")
+    ctx = components.Context(
+        layout=layout,
+        pki=certs,
+        node_ip=node_ip,
+        bin_dir=binaries.bin_dir,
+        cni_dir=binaries.cni_dir,
+        runc=Path(runc),
+        pause_image=images.PAUSE_IMAGE,
+    )
+    components.write_configs(ctx)
+    registry_port = _free_port()
+    for host, content in registry.hosts_toml(registry_port).items():
+        path = layout.registry_hosts / host / "hosts.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    clock("certificates, kubeconfigs and configurations written")
+
+    _prepare_host(layout, node_ip)
+    clock(f"node address {node_ip} on {settings.NODE_LINK}, guard chains in place")
+
+    sup = Supervisor(layout)
+    sup.start("etcd", components.etcd_argv(ctx))
+    sup.start("containerd", components.containerd_argv(ctx))
+    clock("started etcd, containerd")
+
+    _wait("etcd health", "etcd", _etcd_healthy(layout, node_ip), sup, layout, 30)
+    sup.start("kube-apiserver", components.apiserver_argv(ctx))
+    clock("etcd healthy; started kube-apiserver")
+
+    store = store_future.result()
+    python_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    sup.start("registry", registry.registry_command(store, registry_port), python_env, REPO_ROOT)
+    # Pull the images every pod needs while the apiserver starts.
+    pull = _start_prepull(ctx, [images.PAUSE_IMAGE, images.COREDNS_IMAGE])
+    clock(f"images in {store}; started the registry and the pre-pull")
+
+    admin = _admin(layout, node_ip)
+    _wait("readyz", "kube-apiserver", _api_ready(admin), sup, layout, 120)
+    clock("kube-apiserver ready")
+    for obj in [addons.kubelet_api_binding(), *addons.coredns_objects(images.COREDNS_IMAGE)]:
+        admin.create(obj)
+    sup.start("kube-controller-manager", components.controller_manager_argv(ctx))
+    sup.start("kube-scheduler", components.scheduler_argv(ctx))
+    sup.start("kube-proxy", components.kube_proxy_argv(ctx))
+    sup.start("kubelet", components.kubelet_argv(ctx))
+    clock("CoreDNS applied; started controller-manager, scheduler, kube-proxy, kubelet")
+
+    _wait("node Ready", "kubelet", _node_ready(admin), sup, layout, 120)
+    clock(f"node {settings.NODE_NAME} Ready")
+    _wait("iptables rules", "kube-proxy", _proxy_synced, sup, layout, 60)
+    network.keep_guard_first()
+    _finish_prepull(pull, layout)
+    try:
+        _wait(f"DNS answer for {DNS_NAME}", "coredns", _dns_answers, sup, layout, 120)
+    except ComponentFailed as failure:
+        if failure.component != "coredns":
+            raise
+        raise ComponentFailed(
+            "coredns", f"no DNS answer for {DNS_NAME} after 120 s ({_coredns_state(admin)})",
+            _coredns_log(layout),
+        ) from None  # fmt: skip
+    clock(f"CoreDNS answers {DNS_NAME} at {settings.DNS_SERVICE_IP}")
+
+    server_version = admin.get_json("/version")["gitVersion"]
+    state.write_info(
+        layout,
+        {
+            "kubeconfig": str(layout.admin_kubeconfig),
+            "server_version": server_version,
+            "node_name": settings.NODE_NAME,
+            "node_ip": node_ip,
+            "registry": f"http://{settings.LOOPBACK}:{registry_port}",
+            "versions": versions,
+            "bin_dir": str(binaries.bin_dir),
+            "images": str(store),
+            "up_seconds": round(clock.elapsed(), 1),
+        },
+    )
+
+
+def _coredns_state(admin: Client) -> str:
+    """One line on the CoreDNS pods (phase, readiness, waiting reasons) for an error message."""
+    try:
+        pods = admin.get_json(
+            f"/api/v1/namespaces/kube-system/pods?labelSelector={settings.COREDNS_LABEL}"
+        )["items"]
+    except (OSError, ApiError, ValueError) as exc:
+        return f"pods unreadable: {exc}"
+    if not pods:
+        return "no CoreDNS pod was created"
+    described = []
+    for pod in pods:
+        status = pod.get("status", {})
+        waiting = [
+            c["state"]["waiting"].get("reason", "")
+            for c in status.get("containerStatuses", [])
+            if "waiting" in c.get("state", {})
+        ]
+        ready = [c["status"] for c in status.get("conditions", []) if c["type"] == "Ready"]
+        described.append(
+            f"pod {pod['metadata']['name']}: {status.get('phase')}, ready={ready or '?'}"
+            + (f", waiting: {', '.join(waiting)}" if waiting else "")
+        )
+    return "; ".join(described)
+
+
+def _coredns_log(layout: Layout) -> Path | None:
+    """The newest CoreDNS container log in the kubelet's pod logs, if any."""
+    logs = sorted(
+        layout.pod_logs.glob("kube-system_coredns-*/coredns/*.log"), key=lambda p: p.stat().st_mtime
+    )
+    return logs[-1] if logs else None
+
+
+def _background(work: Callable[[], Path]) -> concurrent.futures.Future[Path]:
+    """Run `work` in a thread; `.result()` returns its value or raises its exception."""
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    future = executor.submit(work)
+    executor.shutdown(wait=False)
+    return future
+
+
+def _start_prepull(ctx: components.Context, refs: list[str]) -> subprocess.Popen[bytes] | None:
+    """`ctr images pull` of `refs` in the background, once containerd answers."""
+    deadline = time.monotonic() + 10
+    while not ctx.layout.containerd_socket.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not ctx.layout.containerd_socket.exists():
+        return None  # containerd is late: the kubelet will pull them itself
+    script = " && ".join(
+        f"{ctx.bin('ctr')} --address {ctx.layout.containerd_socket} --namespace k8s.io "
+        f"images pull --hosts-dir {ctx.layout.registry_hosts} --local {ref} >/dev/null"
+        for ref in refs
+    )
+    with open(ctx.layout.log("prepull"), "ab") as log:
+        return subprocess.Popen(
+            ["sh", "-c", script], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _finish_prepull(pull: subprocess.Popen[bytes] | None, layout: Layout) -> None:
+    if pull is None or pull.poll() is not None:
+        return
+    # Still pulling (the kubelet pulls what it needs meanwhile): give it a little longer.
+    try:
+        pull.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pull.pid, 9)
+        pull.wait()
+
+
+def up(progress: Progress = print) -> LocalCluster:
+    """Start the local cluster (or return the running one); see the module docstring."""
+    clock = Clock(progress)
+    layout = _layout()
+    preflight.check_host()  # root on Linux before anything, even the lock
+    with _lock():
+        running = _running_cluster(layout)
+        if running is not None:
+            for line in status_lines(layout):
+                progress(line)
+            return running
+        if layout.root.exists():
+            clock(f"{layout.root} holds a cluster that does not answer: tearing it down first")
+            problems = teardown.down(layout, clock)
+            if problems:
+                raise RuntimeError("cannot clean the previous cluster:\n  " + "\n  ".join(problems))
+        node_ip = settings.node_ip()
+        versions: dict[str, str] = {}
+        try:
+            _start(layout, node_ip, clock, versions)
+        except BaseException:
+            if os.environ.get("RESEAU_K8S_KEEP_FAILED"):
+                clock("up failed: RESEAU_K8S_KEEP_FAILED is set, leaving it for inspection")
+                raise
+            clock("up failed: stopping what was started and undoing every change")
+            problems = teardown.down(layout, clock)
+            for problem in problems:
+                clock(f"  cleanup problem: {problem}")
+            raise
+        cluster = _running_cluster(layout)
+        if cluster is None:
+            raise RuntimeError("the cluster started but does not answer")
+        clock(f"ready in {clock.elapsed():.1f} s; kubeconfig: {cluster.kubeconfig}")
+        return cluster
+
+
+def _running_cluster(layout: Layout, patience: float = 20.0) -> LocalCluster | None:
+    """The running cluster described by the state, if every component runs and it answers."""
+    info = state.read_info(layout)
+    if info is None:
+        return None
+    alive = supervisor.running(layout)
+    expected = {r.name for r in supervisor.records(layout)}
+    if not expected or set(alive) != expected:
+        return None
+    # Every process runs: give a busy apiserver (a doctest in full swing on two cores) time
+    # to answer before calling the cluster broken, since `up` would then rebuild it.
+    ready = _api_ready(_admin(layout, info["node_ip"], timeout=5.0))
+    deadline = time.monotonic() + patience
+    while not ready():
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.5)
+    return LocalCluster(
+        kubeconfig=Path(info["kubeconfig"]),
+        server_version=info["server_version"],
+        node_name=info["node_name"],
+        node_ip=info["node_ip"],
+        versions=info.get("versions", {}),
+    )
+
+
+# --- down and status --------------------------------------------------------------------
+
+
+def down(progress: Progress = print) -> None:
+    """Stop the cluster and remove everything it created; raises if something remains."""
+    clock = Clock(progress)
+    layout = _layout()
+    with _lock():
+        if not layout.root.exists():
+            progress("no local cluster (nothing to do)")
+            return
+        problems = teardown.down(layout, clock)
+        if problems:
+            raise RuntimeError("down left things behind:\n  " + "\n  ".join(problems))
+        clock("local cluster removed")
+
+
+def status_lines(layout: Layout | None = None) -> list[str]:
+    layout = layout or _layout()
+    if not layout.root.exists():
+        return ["local cluster: not running"]
+    info: dict[str, Any] = state.read_info(layout) or {}
+    alive = supervisor.running(layout)
+    lines = []
+    healthy = _running_cluster(layout, patience=5.0) is not None
+    lines.append(f"local cluster: {'running' if healthy else 'NOT healthy'} ({layout.root})")
+    for record in supervisor.records(layout):
+        mark = f"pid {record.pid}" if record.name in alive else "NOT RUNNING"
+        lines.append(f"  {record.name:24} {mark}")
+    if info:
+        lines.append(f"  server version: {info.get('server_version')}")
+        versions = info.get("versions", {})
+        lines.append("  components: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
+        lines.append(f"  node: {info.get('node_name')} ({info.get('node_ip')})")
+        lines.append(f"  kubeconfig: {info.get('kubeconfig')}")
+    return lines
+
+
+def status() -> str:
+    return "\n".join(status_lines())

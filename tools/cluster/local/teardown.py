@@ -1,0 +1,244 @@
+"""`down`: stop what the journal says was started, undo what it says was created.
+
+Works from the state directory alone, whatever point `up` reached: each step tolerates a
+resource that never came to exist. Order matters:
+
+1. the kubelet and the other clients of the apiserver first (the kubelet would restart
+   containers);
+2. the pods' containers: every process in the kubelet's cgroup tree (only pods live there);
+3. containerd, then its shims (they stay in the session of the containerd we started);
+4. the apiserver and the registry, then etcd;
+5. mounts under the state directory, the kubelet's log links and libcni's cache entries,
+   then the journal backwards (cgroups, kube-proxy's and portmap's chains, the bridge, the
+   guard chains, the node interface and its route, sysctls, directories), then the state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tools.cluster.local import cgroups, mounts, network, settings, state, supervisor
+from tools.cluster.local.components import CGROUP_ROOT
+from tools.cluster.local.settings import Layout
+
+# Stop order, in tiers stopped together: the clients of containerd and of the apiserver, then
+# (after the pods' containers) containerd, then the apiserver and the registry, then etcd.
+NODE_TIER = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager")
+RUNTIME_TIER = ("containerd",)
+STORAGE_TIERS = (("kube-apiserver", "registry"), ("etcd",))
+SHIM_SOCKET_DIR = Path("/run/containerd/s")
+# The programs of the cluster (a kubectl naming the admin kubeconfig is not one of them).
+COMPONENT_BINARIES = frozenset(
+    {
+        "etcd",
+        "containerd",
+        "containerd-shim-runc-v2",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubelet",
+        "kube-proxy",
+    }
+)
+
+
+def _stop_components(layout: Layout, names: tuple[str, ...], report: Callable[[str], None]) -> None:
+    records = [r for r in supervisor.records(layout) if r.name in names]
+    stopped = supervisor.stop_all(records)
+    if stopped:
+        report("stopped " + ", ".join(f"{r.name} ({r.pid})" for r in stopped))
+
+
+def _task_dirs(layout: Layout) -> list[Path]:
+    """containerd's per-task bundle directories (their names give the shims' sockets)."""
+    root = layout.containerd_state / "io.containerd.runtime.v2.task"
+    return sorted(p for p in root.glob("*/*") if p.is_dir()) if root.is_dir() else []
+
+
+def _stop_shims(layout: Layout, report: Callable[[str], None]) -> None:
+    """Kill the containerd shims: they stay in the session of the containerd we started
+    (they only leave its process group), so that recorded session id names them exactly."""
+    containerd = [r for r in supervisor.records(layout) if r.name == "containerd"]
+    shims = [pid for r in containerd for pid in supervisor.session_members(r.pid)]
+    for pid in shims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        supervisor.session_members(r.pid) for r in containerd
+    ):
+        time.sleep(0.05)
+    if shims:
+        report(f"killed {len(shims)} containerd shims")
+    # A killed shim leaves its socket; its name is the hash of containerd's address,
+    # namespace and task id (containerd's shim.SocketAddress).
+    for task in _task_dirs(layout):
+        namespace, task_id = task.parent.name, task.name
+        key = os.path.join(str(layout.containerd_socket), namespace, task_id)
+        socket = SHIM_SOCKET_DIR / hashlib.sha256(key.encode()).hexdigest()
+        with contextlib.suppress(FileNotFoundError):
+            socket.unlink()
+
+
+def _remove_pod_log_links(layout: Layout) -> None:
+    """The kubelet's /var/log/containers links that point into our pod logs."""
+    directory = Path("/var/log/containers")
+    if not directory.is_dir():
+        return
+    for link in directory.iterdir():
+        with contextlib.suppress(OSError):
+            if link.is_symlink() and os.readlink(link).startswith(str(layout.pod_logs)):
+                link.unlink()
+
+
+def _sandbox_ids(layout: Layout) -> set[str]:
+    """IDs of the pod sandboxes our containerd knows (its CRI metadata directories)."""
+    ids: set[str] = set()
+    for base in (layout.containerd / "root", layout.containerd_state):
+        directory = base / "io.containerd.grpc.v1.cri" / "sandboxes"
+        if directory.is_dir():
+            ids |= {p.name for p in directory.iterdir()}
+    return ids
+
+
+def _remove_cni_results(layout: Layout) -> None:
+    """libcni caches each attachment's result under /var/lib/cni/results, as
+    `<network>-<sandbox id>-<interface>`; the pods were never deleted through CNI, so their
+    entries (our network's, and containerd's loopback ones for our sandboxes) go here."""
+    directory = Path("/var/lib/cni/results")
+    if not directory.is_dir():
+        return
+    ids = _sandbox_ids(layout)
+    for path in directory.iterdir():
+        parts = path.name.rsplit("-", 2)
+        ours = path.name.startswith(f"{settings.CNI_NETWORK}-") or (
+            len(parts) == 3 and parts[1] in ids
+        )
+        if ours:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _undo(entry: state.Entry, report: Callable[[str], None]) -> None:
+    data = entry.data
+    if entry.kind == "rule":
+        network.delete_rule(data["table"], data["chain"], data["rule"])
+    elif entry.kind == "chain":
+        network.delete_chain(data["table"], data["name"])
+    elif entry.kind == "route":
+        network.delete_route(data["route"])
+    elif entry.kind == "link":
+        network.delete_links_on(data["name"])
+        network.delete_link(data["name"])
+    elif entry.kind == "sysctl":
+        network.restore_sysctl(data["key"], data["previous"])
+    elif entry.kind == "chain-prefixes":
+        removed = network.delete_chains_with_prefix(tuple(data["prefixes"]))
+        if removed:
+            report(f"deleted {len(removed)} iptables chains ({', '.join(data['prefixes'])}*)")
+    elif entry.kind == "cgroup":
+        remaining = cgroups.remove(data["name"])
+        if remaining:
+            raise RuntimeError(f"cgroups still busy: {', '.join(map(str, remaining[:3]))}")
+    elif entry.kind == "dir":
+        # A directory `up` created outside the state directory: removed if empty.
+        with contextlib.suppress(OSError):
+            for parent in [Path(data["path"]), *map(Path, data.get("parents", []))]:
+                parent.rmdir()
+
+
+def down(layout: Layout, report: Callable[[str], None] = print) -> list[str]:
+    """Tear the cluster down; returns the problems met (empty when everything is gone)."""
+    problems: list[str] = []
+    if not layout.root.exists():
+        return problems
+    _stop_components(layout, NODE_TIER, report)
+    killed = cgroups.kill_all(CGROUP_ROOT)
+    if killed:
+        report(f"killed {killed} container processes")
+    _stop_components(layout, RUNTIME_TIER, report)
+    _stop_shims(layout, report)
+    for tier in STORAGE_TIERS:
+        _stop_components(layout, tier, report)
+    # Anything recorded but in no tier (a component added later) goes too.
+    _stop_components(layout, tuple(r.name for r in supervisor.records(layout)), report)
+    count = len(mounts.under(layout.root))
+    left = mounts.unmount_all(layout.root)
+    if count:
+        report(f"unmounted {count - len(left)} mounts")
+    if left:
+        problems.append(f"mounts that would not come off: {', '.join(left[:5])}")
+    _remove_pod_log_links(layout)
+    _remove_cni_results(layout)
+    try:
+        journal = state.entries(layout)
+    except state.StateError as exc:
+        problems.append(str(exc))
+        journal = []
+    for entry in reversed(journal):
+        try:
+            _undo(entry, report)
+        except Exception as exc:  # keep going: every other resource must still be removed
+            problems.append(f"{entry.kind} {entry.data}: {exc}")
+    report("network, iptables, sysctls and cgroups restored")
+    if mounts.under(layout.root):
+        problems.append(f"{layout.root} kept: mounts remain below it")
+    else:
+        shutil.rmtree(layout.root, ignore_errors=True)
+        if layout.root.exists():
+            problems.append(f"{layout.root} could not be removed")
+        with contextlib.suppress(OSError):
+            layout.root.parent.rmdir()  # /var/lib/reseau-k8s, if nothing else is there
+    return problems
+
+
+def _cluster_processes(layout: Layout) -> list[str]:
+    """Live cluster programs whose command line names the state directory (every component
+    and shim does), and the registry: a check only, nothing is signalled by name."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = [a.decode(errors="replace") for a in argv if a]
+        if not text:
+            continue
+        component = Path(text[0]).name in COMPONENT_BINARIES
+        names_state = any(str(layout.root) in a for a in text)
+        if (component and names_state) or "tools.cluster.local.registry" in text:
+            found.append(f"process {entry} ({' '.join(text)[:80]})")
+    return found
+
+
+def leftovers(layout: Layout, node_ip: str) -> list[str]:
+    """What of a cluster remains on the host (what the teardown test asserts is nothing)."""
+    found = _cluster_processes(layout)
+    for record in supervisor.records(layout):
+        if supervisor.is_same_process(record):
+            found.append(f"process {record.name} ({record.pid})")
+    if cgroups.processes(CGROUP_ROOT):
+        found.append("processes in the cgroup " + CGROUP_ROOT)
+    found += [f"mount {p}" for p in mounts.under(layout.root)]
+    for link in (settings.NODE_LINK, settings.BRIDGE):
+        if network.link_exists(link):
+            found.append(f"link {link}")
+    prefixes = ("KUBE-", "CNI-", settings.GUARD_CHAIN)
+    found += [f"iptables chain {c}" for c in network.cluster_chains(prefixes)]
+    routes = network.run(["ip", "-4", "route", "show", "table", "all"]).stdout
+    for line in routes.splitlines():
+        if settings.SERVICE_CIDR in line or node_ip in line:
+            found.append(f"route {line.strip()}")
+    if layout.root.exists():
+        found.append(f"state directory {layout.root}")
+    found += [f"cgroup {p}" for p in cgroups.paths(CGROUP_ROOT) if p.exists()]
+    return found

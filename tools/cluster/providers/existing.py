@@ -1,0 +1,35 @@
+"""An existing cluster, by kubeconfig context (`--cluster=existing --context NAME`)."""
+
+from __future__ import annotations
+
+from tools.cluster.providers.base import (
+    ClusterInfo,
+    Provider,
+    detect_capabilities,
+    kubectl_binary,
+    run,
+    server_version,
+    write_private,
+)
+
+
+class ExistingProvider(Provider):
+    name = "existing"
+
+    def __init__(self, *args: object, context: str | None = None, **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.context = context
+
+    def start(self) -> ClusterInfo:
+        # One self-contained file (certificates inlined, only that context), so that the
+        # page kubeconfigs derived from it never depend on relative paths or other contexts.
+        argv = [kubectl_binary(), "config", "view", "--minify", "--flatten", "--raw"]
+        if self.context:
+            argv += ["--context", self.context]
+        what = f"reading kubeconfig context {self.context or '(current)'}"
+        text = run(argv, what=what)
+        path = write_private(self.workdir / "kubeconfig", text)
+        self.progress(f"cluster: existing context {self.context or '(current)'}")
+        version = server_version(path)
+        caps = detect_capabilities(path) | self.extra
+        return ClusterInfo(self.name, path, caps, version, context=self.context)

@@ -1,0 +1,44 @@
+"""MicroK8s on this machine: kubeconfig from `microk8s config`.
+
+The doctest runs on the MicroK8s node itself, so `node-shell` examples can run; Calico is
+MicroK8s' default CNI and is detected (not assumed), as are extra nodes and MetalLB.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from tools.cluster.providers.base import (
+    ClusterInfo,
+    Provider,
+    ProviderError,
+    detect_capabilities,
+    run,
+    server_version,
+    write_private,
+)
+
+
+class MicroK8sProvider(Provider):
+    name = "microk8s"
+
+    def start(self) -> ClusterInfo:
+        microk8s = shutil.which("microk8s")
+        if microk8s is None:
+            raise ProviderError("--cluster=microk8s: the microk8s command is not installed")
+        self.progress("cluster: waiting for MicroK8s to be ready")
+        run(
+            [microk8s, "status", "--wait-ready", "--timeout", "120"],
+            what="microk8s status",
+            timeout=150,
+        )
+        text = run([microk8s, "config"], what="microk8s config")
+        path = write_private(self.workdir / "kubeconfig", text)
+        version = server_version(path)
+        caps = {"microk8s", "node-shell"} | detect_capabilities(path)
+        addon = run(
+            [microk8s, "status", "--addon", "metallb"], what="microk8s status --addon metallb"
+        )
+        if addon.strip() == "enabled":
+            caps.add("loadbalancer")
+        return ClusterInfo(self.name, path, frozenset(caps) | self.extra, version)
