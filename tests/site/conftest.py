@@ -49,17 +49,19 @@ def site_url(built_site: Path) -> Iterator[str]:
 
 
 def _code_folders() -> list[str]:
-    """Folders the config loads code from, relative to itself: macros and hook folders.
+    """Folders the config loads code from or watches, relative to itself: macros, hooks, tools.
 
-    Every stream may add a hook to mkdocs.yml (`- hooks/x.py`, `- hooks/i18n.py`): the
-    temporary tree links the folder of each, so that it builds like the real site.
+    The temporary tree links each of them, so that it builds like the real site (MkDocs
+    refuses a `watch:` entry that does not exist).
     """
     text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    block = re.search(r"^hooks:\n((?:[ \t]+.*\n|\n)+)", text, re.M)
-    hooks = re.findall(r"^[ \t]+-[ \t]+([^\s#]+)", block[1], re.M) if block else []
-    folders = {"macros"} | {Path(h).parts[0] for h in hooks if len(Path(h).parts) > 1}
-    # overrides/ is copied (without Mermaid), not linked.
-    return sorted(f for f in folders - {"overrides"} if (ROOT / f).is_dir())
+    folders = {"macros"}
+    for key in ("hooks", "watch"):
+        block = re.search(rf"^{key}:\n((?:[ \t]+.*\n|\n)+)", text, re.M)
+        entries = re.findall(r"^[ \t]+-[ \t]+([^\s#]+)", block[1], re.M) if block else []
+        folders |= {Path(e).parts[0] for e in entries}
+    # overrides/ is copied (without Mermaid), not linked; snippets/ is the tree's own.
+    return sorted(f for f in folders - {"overrides", "snippets"} if (ROOT / f).is_dir())
 
 
 @dataclass
