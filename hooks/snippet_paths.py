@@ -9,7 +9,7 @@ pymdownx stays the backstop for forms this hook does not read (URLs, nested snip
 from __future__ import annotations
 
 import os
-import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,12 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
-# Same markers as pymdownx.snippets: `--8<-- "path"` on one line, or a block of paths
-# between two bare `--8<--` lines. A leading `;` escapes the marker.
-_INLINE = re.compile(r"""^[ \t]*-+8<-+[ \t]+(?P<q>["']?)(?P<path>.+?)(?P=q)[ \t]*$""")
-_BLOCK = re.compile(r"^[ \t]*-+8<-+[ \t]*$")
+# MkDocs loads hooks by file path: make the project's packages importable.
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from tools.markdown import snippets  # noqa: E402
 
 
 def _base_paths(config: MkDocsConfig) -> list[Path]:
@@ -40,24 +42,6 @@ def _exists(path: str, bases: list[Path]) -> bool:
     return any((base / c).is_file() for base in bases for c in candidates)
 
 
-def _includes(lines: list[str]) -> list[tuple[int, str]]:
-    found: list[tuple[int, str]] = []
-    in_block = False
-    for number, line in enumerate(lines, start=1):
-        if _BLOCK.match(line):
-            in_block = not in_block
-            continue
-        if in_block:
-            path = line.strip()
-            if path and not path.startswith(";"):
-                found.append((number, path.strip("\"'")))
-            continue
-        match = _INLINE.match(line)
-        if match:
-            found.append((number, match["path"]))
-    return found
-
-
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, **_: Any) -> str:
     if "pymdownx.snippets" not in config.markdown_extensions:
         return markdown
@@ -65,7 +49,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, **_: Any) 
     if not source.is_file():
         return markdown
     bases = _base_paths(config)
-    for number, path in _includes(source.read_text(encoding="utf-8").splitlines()):
+    for include in snippets(source.read_text(encoding="utf-8").splitlines()).includes:
+        number, path = include.line + 1, include.path
         if not _exists(path, bases):
             where = os.path.relpath(source)
             searched = ", ".join(os.path.relpath(b) for b in bases)

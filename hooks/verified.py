@@ -20,9 +20,16 @@ import datetime
 import hashlib
 import html
 import json
-import re
+import sys
 from pathlib import Path
 from typing import Any
+
+# MkDocs loads hooks by file path: make the project's packages importable.
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from tools.markdown import fences  # noqa: E402
 
 REPORT = Path("reports") / "doctest.json"
 SCHEMA = "reseau-k8s/doctest-report"
@@ -117,34 +124,9 @@ def inputs_unchanged(page: dict[str, Any], root: Path) -> bool:
     return True
 
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*\{?[ \t]*\.?(?P<lang>[\w-]*)")
-_RUN = {"bash", "sh", "shell", "console", "shell-session"}
-
-
 def command_blocks(text: str) -> list[str]:
     """The bodies of the blocks the doctest runs, as written (for translation parity)."""
-    blocks: list[str] = []
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        m = _FENCE.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        fence, indent = m.group("fence"), m.group("indent")
-        j = i + 1
-        while j < len(lines) and not (
-            lines[j].strip().startswith(fence) and set(lines[j].strip()) == {fence[0]}
-        ):
-            j += 1
-        if m.group("lang").lower() in _RUN:
-            body = [
-                ln[len(indent) :] if ln.startswith(indent) else ln.strip()
-                for ln in lines[i + 1 : j]
-            ]
-            blocks.append("\n".join(body))
-        i = j + 1
-    return blocks
+    return ["\n".join(f.body) for f in fences(text.split("\n")) if f.run_kind is not None]
 
 
 def note_for(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.site.conftest import ROOT
 from tests.site.htmltext import headings
+from tools.markdown import fences
 
 SEED = Path(__file__).parent / "data" / "seed-07-intro.txt"
 CHAPTER = "07-reseau-kubernetes-interne"
@@ -29,28 +30,16 @@ SECTIONS = {
 
 def _fences(text: str) -> list[tuple[int, str, list[str]]]:
     """(first line number, info string, lines) of each fenced block."""
-    blocks: list[tuple[int, str, list[str]]] = []
-    current: tuple[int, str, list[str]] | None = None
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.startswith("```"):
-            if current is None:
-                current = (number + 1, line[3:].strip(), [])
-            else:
-                blocks.append(current)
-                current = None
-        elif current is not None:
-            current[2].append(line)
-    return blocks
+    return [(f.start + 2, f.info.strip(), list(f.body)) for f in fences(text.splitlines())]
 
 
 def seed_headings() -> list[tuple[int, str]]:
     """Headings of the seed outside code blocks, repaired line by line."""
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    in_code = {k for f in fences(lines) for k in range(f.start, f.stop(len(lines)))}
     found = []
-    in_fence = False
-    for line in SEED.read_text(encoding="utf-8").splitlines():
-        if line.startswith("```"):
-            in_fence = not in_fence
-        elif not in_fence and (match := re.match(r"(#{1,6}) (.+)", line)):
+    for number, line in enumerate(lines):
+        if number not in in_code and (match := re.match(r"(#{1,6}) (.+)", line)):
             # The seed is UTF-8 decoded as Windows-1252: encoding back gives the bytes.
             text = match[2].encode("cp1252").decode("utf-8")
             found.append((len(match[1]), " ".join(text.split())))

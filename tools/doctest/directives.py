@@ -8,27 +8,23 @@
     <!-- doctest: page exclusive reason="…" -->
     <!-- doctest: page vary=ip,age timeout=90 -->
 
-Every key is checked here; anything unknown or malformed raises `DirectiveError`, which the
-parser turns into an error naming the file and line.
+The comment and its `key` / `key=value` / `key="…"` tokens are read by `tools.markdown` (the
+same grammar for every reader of the pages); what each key means is checked here: anything
+unknown or malformed raises `DirectiveError`, which the parser turns into an error naming
+the file and line.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from tools.cluster.providers.base import CAPABILITIES
 from tools.doctest.matcher import VARY_KINDS
+from tools.markdown import DirectiveSyntaxError, directive_tokens
 
 # Keys that take a value, and the flags that do not.
 _VALUE_KEYS = {"reason", "requires", "timeout", "retry", "vary"}
 _FLAG_KEYS = {"skip", "setup", "cleanup", "page", "exclusive"}
-
-# A comment that starts like a directive; anything after "doctest" that is not ":" is a typo
-# worth reporting (`<!-- doctest skip -->` would otherwise be silently ignored).
-DIRECTIVE_START = re.compile(r"^(?P<indent>[ \t]*)<!--[ \t]*doctest\b(?P<colon>[ \t]*:)?")
-
-_TOKEN = re.compile(r'\s*(?P<key>[A-Za-z][\w-]*)(?:=(?P<value>"(?:[^"\\]|\\.)*"|[^\s"]+))?')
 
 MAX_TIMEOUT = 3600
 
@@ -93,20 +89,14 @@ def _list(key: str, value: str, allowed: frozenset[str]) -> frozenset[str]:
 
 def parse_body(body: str) -> Directive:
     """Parse what follows ``doctest:`` up to the end of the comment (or of its first line)."""
-    pos = 0
     values: dict[str, str] = {}
     flags: list[str] = []
     order: list[str] = []
-    body = body.rstrip()
-    while pos < len(body):
-        if body[pos:].strip() == "":
-            break
-        m = _TOKEN.match(body, pos)
-        if not m or (m.end() < len(body) and not body[m.end()].isspace()):
-            bad = body[pos:].split()[0] if body[pos:].split() else body[pos:]
-            raise DirectiveError(f"cannot read {bad!r} (expected key or key=value)")
-        key, value = m.group("key"), m.group("value")
-        pos = m.end()
+    try:
+        tokens = directive_tokens(body)
+    except DirectiveSyntaxError as exc:
+        raise DirectiveError(str(exc)) from None
+    for key, value in tokens:
         if key in order:
             raise DirectiveError(f"key {key!r} given twice")
         order.append(key)
@@ -115,10 +105,8 @@ def parse_body(body: str) -> Directive:
                 raise DirectiveError(f"{key} takes no value")
             flags.append(key)
         elif key in _VALUE_KEYS:
-            if value is None or value == '""':
+            if not value:
                 raise DirectiveError(f"{key} needs a value ({key}=…)")
-            if value.startswith('"'):
-                value = value[1:-1].replace('\\"', '"')
             values[key] = value
         else:
             known = ", ".join(sorted(_VALUE_KEYS | _FLAG_KEYS))

@@ -3,23 +3,28 @@
 Sybil's stock `CodeBlockParser` keeps a fence only when its info string is exactly the
 language, so ```` ```bash title="pods.sh" ```` or ```` ``` { .bash .annotate } ```` would be
 silently dropped, and fences indented inside admonitions or content tabs need their prefix
-removed.  This is a small line lexer that handles all of those, with line numbers (0-based
+removed.  The page's lines are read with `tools.markdown`, which handles all of those (and
+the directive comments); this module turns them into examples, with line numbers (0-based
 indices into the rendered page) that `render.RenderedPage` maps back to the sources.
 """
 
 from __future__ import annotations
 
-import re
 import subprocess
 from dataclasses import dataclass, field
 
-from tools.doctest.directives import DIRECTIVE_START, Directive, DirectiveError, parse_body
+from tools.doctest.directives import Directive, DirectiveError, parse_body
+from tools.markdown import (
+    COMMENT_CLOSE,
+    FENCE_OPEN,
+    comment_end,
+    directive_at,
+    fence_at,
+    parse_info,
+    run_kind,
+)
 
-COMMAND_LANGS = {"bash": "bash", "sh": "bash", "shell": "bash", "console": "console"}
-COMMAND_LANGS["shell-session"] = "console"
-
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-_COMMENT_END = "-->"
+__all__ = ["Block", "ConsoleCommand", "ParseProblem", "ParsedPage", "parse_info", "parse_lines"]
 
 
 @dataclass
@@ -66,40 +71,6 @@ class ParsedPage:
     problems: list[ParseProblem]
 
 
-def parse_info(info: str) -> tuple[str, str]:
-    """(language, rest) of a fence info string: `bash title="x"`, `{ .bash .annotate }`."""
-    info = info.strip()
-    if info.startswith("{"):
-        inner = info[1:].rstrip("}").strip()
-        for token in inner.split():
-            if token.startswith("."):
-                return token[1:], inner
-        return "", inner
-    lang, _, rest = info.partition(" ")
-    # `bash{.annotate}` and `bash,title` forms are not Markdown; keep only the word.
-    m = re.match(r"[\w+-]*", lang)
-    return (m.group(0) if m else ""), rest
-
-
-def _strip(line: str, indent: str) -> str:
-    # A line indented less than its fence (a blank line, usually) loses what it has.
-    return line[len(indent) :] if line.startswith(indent) else line.lstrip(" \t")
-
-
-def _find_close(lines: list[str], start: int, fence: str, indent: str) -> int | None:
-    char, size = fence[0], len(fence)
-    for k in range(start + 1, len(lines)):
-        stripped = lines[k].strip()
-        if (
-            stripped
-            and set(stripped) == {char}
-            and len(stripped) >= size
-            and lines[k][: len(lines[k]) - len(lines[k].lstrip(" \t"))] == indent
-        ):
-            return k
-    return None
-
-
 def parse_lines(lines: list[str]) -> ParsedPage:
     blocks: list[Block] = []
     problems: list[ParseProblem] = []
@@ -115,24 +86,13 @@ def parse_lines(lines: list[str]) -> ParsedPage:
     while i < n:
         line = lines[i]
         stripped = line.strip()
-        dm = DIRECTIVE_START.match(line)
-        if dm:
-            start_i = i
-            indent = dm.group("indent")
-            if not dm.group("colon"):
+        dc = directive_at(lines, i)
+        if dc is not None:
+            start_i, indent, j, closed, body = dc.start, dc.indent, dc.last, dc.closed, dc.body
+            if not dc.colon:
                 problem(i, "malformed doctest directive: write `<!-- doctest: key=value … -->`")
-                i = _skip_comment(lines, i) + 1
+                i = comment_end(lines, i) + 1
                 continue
-            rest = line[dm.end() :]
-            closed = _COMMENT_END in rest
-            body = rest.split(_COMMENT_END, 1)[0]
-            # A directive may continue on the next lines until `-->`, unless a fence starts
-            # first (hidden setup/cleanup blocks).
-            j = i
-            while not closed and j + 1 < n and not _FENCE.match(lines[j + 1]):
-                j += 1
-                closed = _COMMENT_END in lines[j]
-                body += " " + lines[j].split(_COMMENT_END, 1)[0]
             if not closed and j + 1 >= n:
                 problem(start_i, "doctest directive: comment not closed with `-->`")
                 break
@@ -140,7 +100,7 @@ def parse_lines(lines: list[str]) -> ParsedPage:
                 d = parse_body(body)
             except DirectiveError as exc:
                 problem(start_i, f"doctest directive: {exc}")
-                i = (j if closed else _skip_comment(lines, j)) + 1
+                i = (j if closed else comment_end(lines, j)) + 1
                 pending = None
                 continue
             if d.hidden:
@@ -153,12 +113,11 @@ def parse_lines(lines: list[str]) -> ParsedPage:
                 k = j + 1
                 while k < n and not lines[k].strip():
                     k += 1
-                fm = _FENCE.match(lines[k]) if k < n else None
-                if not fm:
+                if k >= n or not FENCE_OPEN.match(lines[k]):
                     problem(start_i, f"doctest {d.hidden}: expected a ```bash block")
-                    i = _skip_comment(lines, j) + 1
+                    i = comment_end(lines, j) + 1
                     continue
-                block, after = _fence(lines, k, fm, problems)
+                block, after = _block(lines, k, problems)
                 if block is None:
                     i = after
                     continue
@@ -167,7 +126,7 @@ def parse_lines(lines: list[str]) -> ParsedPage:
                 e = after
                 while e < n and not lines[e].strip():
                     e += 1
-                if e >= n or lines[e].strip() != _COMMENT_END:
+                if e >= n or lines[e].strip() != COMMENT_CLOSE:
                     problem(block.end, f"doctest {d.hidden}: expected `-->` after the block")
                     i = after
                     continue
@@ -200,15 +159,14 @@ def parse_lines(lines: list[str]) -> ParsedPage:
 
         if stripped.startswith("<!--"):
             # Commented-out Markdown is not on the site: nothing in it runs.
-            i = _skip_comment(lines, i) + 1
+            i = comment_end(lines, i) + 1
             if pending is not None:
                 problem(pending[1], "doctest directive is not followed by a code block")
                 pending = None
             continue
 
-        fm = _FENCE.match(line)
-        if fm:
-            block, after = _fence(lines, i, fm, problems)
+        if FENCE_OPEN.match(line):
+            block, after = _block(lines, i, problems)
             if pending is not None:
                 d, d_line, d_indent = pending
                 pending = None
@@ -258,32 +216,21 @@ def _merge_page(page: Directive, d: Directive) -> Directive:
     )
 
 
-def _skip_comment(lines: list[str], i: int) -> int:
-    """Index of the line that closes the HTML comment opened on line i."""
-    first = lines[i].split("<!--", 1)[-1]
-    if _COMMENT_END in first:
-        return i
-    for k in range(i + 1, len(lines)):
-        if _COMMENT_END in lines[k]:
-            return k
-    return len(lines) - 1
-
-
-def _fence(
-    lines: list[str], i: int, fm: re.Match[str], problems: list[ParseProblem]
-) -> tuple[Block | None, int]:
-    indent, fence, info = fm.group("indent"), fm.group("fence"), fm.group("info")
-    close = _find_close(lines, i, fence, indent)
-    if close is None:
-        problems.append(ParseProblem(i, f"code block opened with {fence} is never closed"))
+def _block(lines: list[str], i: int, problems: list[ParseProblem]) -> tuple[Block | None, int]:
+    """The fenced block opened on line i, and the index of the line after it."""
+    fence = fence_at(lines, i)
+    assert fence is not None  # called on a line that opens a fence
+    if fence.end is None:
+        problems.append(ParseProblem(i, f"code block opened with {fence.marker} is never closed"))
         return None, len(lines)
-    lang, _ = parse_info(info)
-    kind = COMMAND_LANGS.get(lang.lower(), "other")
-    body = [_strip(ln, indent) for ln in lines[i + 1 : close]]
-    block = Block(kind=kind, lang=lang, start=i, end=close, indent=indent, body=body)
+    kind = run_kind(fence.lang) or "other"
+    body = list(fence.body)
+    block = Block(
+        kind=kind, lang=fence.lang, start=i, end=fence.end, indent=fence.indent, body=body
+    )
     if kind == "console":
         block.commands = _console(body, i + 1, problems)
-    return block, close + 1
+    return block, fence.end + 1
 
 
 def _incomplete(command: str) -> bool:

@@ -14,17 +14,16 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
 
-COMMAND_LANGS: Final = frozenset({"bash", "shell", "sh"})
-CONSOLE_LANGS: Final = frozenset({"console", "shell-session"})
-
-_FENCE_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-_DIRECTIVE_RE = re.compile(r"<!--\s*doctest:(?P<body>.*?)(?:-->|$)")
-_REASON_RE = re.compile(r"""\breason\s*=\s*(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S+)""")
-# Inline form `--8<-- "path"` (a leading `;` escapes it) or a bare `--8<--` opening a block.
-_SNIPPET_INLINE_RE = re.compile(r"""^\s*(?P<esc>;?)--8<--\s+(?P<q>["'])(?P<path>.+?)(?P=q)""")
-_SNIPPET_BLOCK_RE = re.compile(r"^\s*--8<--\s*$")
+from tools.markdown import (
+    DirectiveComment,
+    DirectiveSyntaxError,
+    directive_at,
+    directive_tokens,
+    fence_at,
+    fences,
+    snippets,
+)
 
 
 @dataclass(frozen=True)
@@ -50,15 +49,6 @@ class Problem:
     line: int
     source_line: int
     message: str
-
-
-def _fence_lang(info: str) -> str:
-    info = info.strip()
-    if info.startswith("{"):
-        # Attribute form: ```{.bash title="x"}
-        match = re.search(r"\.([\w-]+)", info)
-        return match[1].lower() if match else ""
-    return info.split(maxsplit=1)[0].lower() if info else ""
 
 
 def strip_comment(line: str, state: str = "") -> tuple[str, str]:
@@ -112,25 +102,23 @@ def _console_items(lines: Sequence[str], first: int) -> Iterable[Item]:
             yield Item("output", line, first + offset)
 
 
-def _snippet_items(lines: Sequence[str], first: int) -> Iterable[Item]:
-    in_block = False
-    for offset, line in enumerate(lines):
-        if _SNIPPET_BLOCK_RE.match(line):
-            in_block = not in_block
-            continue
-        if in_block:
-            if line.strip() and not line.strip().startswith(";"):
-                yield Item("snippet", line.strip(), first + offset)
-            continue
-        match = _SNIPPET_INLINE_RE.match(line)
-        if match and not match["esc"]:
-            yield Item("snippet", match["path"], first + offset)
+def _directive_item(comment: DirectiveComment) -> Item | None:
+    """The directive as the doctest reads it, its `reason` (translated) left out."""
+    if not comment.colon:
+        return None  # not a directive the doctest reads (it reports the typo itself)
+    try:
+        tokens = directive_tokens(comment.body)
+    except DirectiveSyntaxError:
+        return Item("directive", " ".join(comment.body.split()), comment.start + 1)
+    words = [
+        key if value is None else "reason=…" if key == "reason" else f"{key}={_quoted(value)}"
+        for key, value in tokens
+    ]
+    return Item("directive", " ".join(words), comment.start + 1)
 
 
-def _directive_items(line: str, number: int) -> Iterable[Item]:
-    for match in _DIRECTIVE_RE.finditer(line):
-        body = _REASON_RE.sub("reason=…", match["body"])
-        yield Item("directive", " ".join(body.split()), number)
+def _quoted(value: str) -> str:
+    return f'"{value}"' if not value or any(c.isspace() or c == '"' for c in value) else value
 
 
 def extract(text: str, body_start: int = 0) -> list[Item]:
@@ -139,50 +127,47 @@ def extract(text: str, body_start: int = 0) -> list[Item]:
     `body_start` is the index of the first line after the front matter.
     """
     lines = text.splitlines()
+    included = {inc.line: inc.path for inc in snippets(lines).includes}
     items: list[Item] = []
     index = body_start
     while index < len(lines):
-        if _FENCE_RE.match(lines[index]) is None:
+        fence = fence_at(lines, index)
+        if fence is None:
             # A run of prose lines: directives, and includes (the block form spans lines).
             start, run = index, []
-            while index < len(lines) and _FENCE_RE.match(lines[index]) is None:
-                run.extend(_directive_items(lines[index], index + 1))
+            while index < len(lines) and fence_at(lines, index) is None:
+                directive = directive_at(lines, index)
+                if directive is not None and (item := _directive_item(directive)):
+                    run.append(item)
                 index += 1
-            run.extend(_snippet_items(lines[start:index], start + 1))
+            run += [
+                Item("snippet", included[k], k + 1) for k in range(start, index) if k in included
+            ]
             items.extend(sorted(run, key=lambda item: item.line))
             continue
-        fence = _FENCE_RE.match(lines[index])
-        assert fence is not None  # the loop above stops only on a fence
-        # A fenced block: find its end (same character, at least as long, nothing after).
-        marker, indent = fence["fence"], fence["indent"]
-        lang = _fence_lang(fence["info"])
-        end = index + 1
-        closing = re.compile(rf"^[ \t]*{re.escape(marker[0])}{{{len(marker)},}}\s*$")
-        while end < len(lines) and not closing.match(lines[end]):
-            end += 1
-        content = [
-            raw[len(indent) :] if raw.startswith(indent) else raw.lstrip()
-            for raw in lines[index + 1 : end]
+        stop = fence.stop(len(lines))
+        first = index + 2  # 1-based line of the block's first content line
+        snippet_items = [
+            Item("snippet", included[k], k + 1) for k in range(index + 1, stop) if k in included
         ]
-        first = index + 2
-        snippets = list(_snippet_items(content, first))
-        items.extend(snippets)
-        snippet_lines = {item.line for item in snippets}
-        if lang in COMMAND_LANGS or lang in CONSOLE_LANGS:
-            items.append(Item("code block", lang, index + 1))
-            if lang in CONSOLE_LANGS:
+        items.extend(snippet_items)
+        snippet_lines = {item.line for item in snippet_items}
+        kind = fence.run_kind
+        if kind is not None:
+            items.append(Item("code block", fence.lang.lower(), index + 1))
+            if kind == "console":
                 items.extend(
                     item
-                    for item in _console_items(content, first)
+                    for item in _console_items(fence.body, first)
                     if item.line not in snippet_lines
                 )
             else:
                 items.extend(
                     Item("command", text, first + offset)
-                    for offset, text in _command_lines(content)
+                    for offset, text in _command_lines(fence.body)
                     if first + offset not in snippet_lines
                 )
-        index = end + 1
+        index = stop
     return items
 
 
@@ -231,19 +216,12 @@ def anchor_items(
     """
     anchors = toc_ids(text)
     lines = text.splitlines()
-    heading_lines = []
-    in_fence = ""
-    for number, line in enumerate(lines[body_start:], start=body_start + 1):
-        fence = _FENCE_RE.match(line)
-        if fence:
-            mark = fence["fence"][0]
-            if not in_fence:
-                in_fence = mark
-            elif in_fence == mark and not fence["info"].strip():
-                in_fence = ""
-            continue
-        if not in_fence and re.match(r"^#{1,6}\s", line):
-            heading_lines.append(number)
+    in_code = {k for f in fences(lines) for k in range(f.start, f.stop(len(lines)))}
+    heading_lines = [
+        number + 1
+        for number in range(body_start, len(lines))
+        if number not in in_code and re.match(r"^#{1,6}\s", lines[number])
+    ]
     if len(heading_lines) != len(anchors):
         heading_lines = [body_start + 1] * len(anchors)
     return [

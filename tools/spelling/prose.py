@@ -13,6 +13,8 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from tools.markdown import hidden_spans, snippets
+
 
 @dataclass(frozen=True)
 class Word:
@@ -23,15 +25,12 @@ class Word:
     foreign: bool = False
 
 
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*\n", re.S)
 # Inline patterns masked whole, in this order. A paragraph never spans a blank line, hence
 # `\n(?![ \t]*\n)` wherever a pattern may run across lines.
 _SAME_PARAGRAPH = r"(?:[^\n]|\n(?![ \t]*\n))"
 _MASKED_INLINE = [
     re.compile(rf"(`+){_SAME_PARAGRAPH}+?\1"),  # inline code, any number of backticks
     re.compile(rf"\{{\{{{_SAME_PARAGRAPH}*?\}}\}}|\{{%{_SAME_PARAGRAPH}*?%\}}"),  # Jinja
-    re.compile(r"^[ \t]*-{2}8<-{2}.*$", re.M),  # snippet includes
     re.compile(r"^[ \t]*\*\[[^\]]*\]:.*$", re.M),  # abbreviation definitions (tooltips)
     re.compile(r"^[ \t]{0,3}\[[^\]]+\]:[ \t]*\S+.*$", re.M),  # reference definitions
     re.compile(r"\[\^[^\]]+\]:?"),  # footnote references and definitions' labels
@@ -84,52 +83,13 @@ def _blank(text: str, start: int, end: int) -> str:
 
 
 def _mask_blocks(text: str) -> str:
-    """Mask front matter, HTML comments and fenced code, in one pass over the lines."""
-    if match := _FRONT_MATTER.match(text):
-        text = _blank(text, 0, match.end())
-    out: list[str] = []
-    fence: str | None = None  # the opening run (``` or ~~~~) while inside a fenced block
-    in_comment = False
-    for line in text.split("\n"):
-        if fence is not None:
-            closing = _FENCE.match(line)
-            # A fence closes with the same character, at least as many, and nothing after.
-            if (
-                closing
-                and closing[1][0] == fence[0]
-                and len(closing[1]) >= len(fence)
-                and not line[closing.end() :].strip()
-            ):
-                fence = None
-            out.append(" " * len(line))
-            continue
-        kept: list[str] = []
-        rest = line
-        while rest:
-            if in_comment:
-                end = rest.find("-->")
-                if end < 0:
-                    kept.append(" " * len(rest))
-                    rest = ""
-                else:
-                    kept.append(" " * (end + 3))
-                    rest = rest[end + 3 :]
-                    in_comment = False
-            else:
-                start = rest.find("<!--")
-                if start < 0:
-                    kept.append(rest)
-                    rest = ""
-                else:
-                    kept.append(rest[:start])
-                    rest = rest[start:]
-                    in_comment = True
-        line = "".join(kept)
-        if not in_comment and (opening := _FENCE.match(line)):
-            fence = opening[1]
-            line = " " * len(line)
-        out.append(line)
-    return "\n".join(out)
+    """Mask front matter, HTML comments, fenced code and snippet includes."""
+    for start, end in hidden_spans(text):
+        text = _blank(text, start, end)
+    lines = text.split("\n")
+    for index in snippets(lines).notation:
+        lines[index] = " " * len(lines[index])
+    return "\n".join(lines)
 
 
 def mask(text: str, lang: str = "fr") -> tuple[str, list[tuple[int, int]]]:

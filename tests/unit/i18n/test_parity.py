@@ -70,3 +70,14 @@ def test_compare_reports_lines_of_both_files() -> None:
     (problem,) = parity.compare(source, translation)
     assert (problem.line, problem.source_line) == (6, 4)
     assert problem.message == "command `c` differs from the source's command `b`"
+
+
+def test_directives_compare_as_the_doctest_reads_them() -> None:
+    # A key on the comment's second line counts; quoting and the reason's text do not.
+    source = parity.extract('<!-- doctest: timeout=30\n  retry=20 reason="attendre" -->\n')
+    same = parity.extract('<!-- doctest: timeout="30" retry=20 reason="wait" -->\n')
+    other = parity.extract("<!-- doctest: timeout=30 -->\n")
+    assert [i.text for i in source] == ["timeout=30 retry=20 reason=…"]
+    assert parity.compare(source, same) == []
+    (problem,) = parity.compare(source, other)
+    assert "differs from the source's directive `timeout=30 retry=20 reason=…`" in problem.message
