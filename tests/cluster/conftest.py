@@ -10,22 +10,23 @@ from collections.abc import Iterator
 import pytest
 
 from tests.cluster.kube import Kube
+from tools.cluster.contract import ClusterInfo
 from tools.cluster.local import lifecycle
 
 
 @pytest.fixture(scope="session")
-def cluster() -> lifecycle.LocalCluster:
+def cluster() -> ClusterInfo:
     """The local cluster: started if needed (idempotent), never stopped here."""
     return lifecycle.up(lambda line: print(line, flush=True))
 
 
 @pytest.fixture(scope="session")
-def kube(cluster: lifecycle.LocalCluster) -> Kube:
+def kube(cluster: ClusterInfo) -> Kube:
     return Kube(cluster.kubeconfig)
 
 
 @pytest.fixture(scope="module")
-def ns(cluster: lifecycle.LocalCluster) -> Iterator[Kube]:
+def ns(cluster: ClusterInfo) -> Iterator[Kube]:
     """A fresh namespace for one test module, deleted afterwards."""
     name = f"rk8s-test-{uuid.uuid4().hex[:6]}"
     admin = Kube(cluster.kubeconfig)

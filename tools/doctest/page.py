@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.cluster.providers.base import ClusterInfo
+from tools.cluster.contract import Capability, ClusterInfo
 from tools.doctest import isolation, shims, update
 from tools.doctest.directives import Directive
 from tools.doctest.matcher import compare
@@ -48,7 +48,7 @@ class RunContext:
 
     @property
     def has_cluster(self) -> bool:
-        return self.cluster.provider != "none"
+        return self.cluster.has_cluster
 
 
 @dataclass
@@ -104,7 +104,7 @@ class PageRuntime:
             )
         return self.records[block.start]
 
-    def missing(self, requires: frozenset[str]) -> list[str]:
+    def missing(self, requires: frozenset[Capability]) -> list[str]:
         assert self.ctx is not None
         return sorted(requires - self.ctx.cluster.capabilities)
 
@@ -184,7 +184,7 @@ class PageRuntime:
             "SHELL": "/bin/bash",
             "DOCTEST_NAMESPACE": self.namespace,
             "DOCTEST_PAGE": self.rel,
-            "DOCTEST_PROVIDER": ctx.cluster.provider,
+            "DOCTEST_PROVIDER": ctx.cluster.provider.value,
             "DOCTEST_KUBECTL": _kubectl(),
             "DOCTEST_REAL_MICROK8S": ctx.real_microk8s or "",
         }
@@ -434,7 +434,7 @@ def _skip(reason: str) -> BaseException:
 
 
 def _kubectl() -> str:
-    from tools.cluster.providers.base import kubectl_binary
+    from tools.cluster.kubectl import kubectl_binary
 
     try:
         return kubectl_binary()

@@ -33,7 +33,8 @@ from sybil import Sybil
 from sybil.integration.pytest import SybilFile, SybilItem
 
 from tools.cluster import providers
-from tools.cluster.providers.base import ClusterInfo, ProviderError, kubectl_binary
+from tools.cluster.contract import ClusterInfo, ProviderError, ProviderKind
+from tools.cluster.kubectl import kubectl_binary
 from tools.doctest import isolation
 from tools.doctest import report as reporting
 from tools.doctest.document import RUNTIME, PageDocument, PageEnd, Problem
@@ -158,14 +159,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     if state.worker:
         wi = config.workerinput  # type: ignore[attr-defined]
-        data = json.loads(wi["doctest_cluster"])
-        info = ClusterInfo(
-            provider=data["provider"],
-            kubeconfig=Path(data["kubeconfig"]),
-            capabilities=frozenset(data["capabilities"]),
-            server_version=data["server_version"],
-            context=data.get("context"),
-        )
+        info = ClusterInfo.from_dict(json.loads(wi["doctest_cluster"]))
         state.scratch = Path(wi["doctest_scratch"]) / wi.get("workerid", "w")
         state.scratch.mkdir(parents=True, exist_ok=True)
         _make_context(
@@ -191,7 +185,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(f"doctest: {exc}") from exc
     lock = (
         Path(tempfile.gettempdir()) / f"reseau-k8s-doctest-{_cluster_key(info)}.lock"
-        if info.provider != "none"
+        if info.has_cluster
         else state.scratch / "pages.lock"
     )
     _make_context(state, config, info, lock, run_owner=os.getpid())
@@ -210,7 +204,7 @@ def _make_context(
     namespaces = None
     kinds: list[str] = []
     leak = not config.getoption("no_leak_check")
-    if info.provider != "none":
+    if info.has_cluster:
         namespaces = isolation.Namespaces(info.kubeconfig, owner=run_owner)
         if leak:
             kinds = isolation.list_kinds(info.kubeconfig)
@@ -223,17 +217,19 @@ def _make_context(
         lock_path=lock,
         update=bool(config.getoption("update")),
         default_timeout=float(config.getoption("doctest_timeout")),
-        leak_check=leak and info.provider != "none",
+        leak_check=leak and info.has_cluster,
         keep_going=bool(config.getoption("keep_going")),
         namespaces=namespaces,
         kinds=kinds,
-        real_microk8s=shutil.which("microk8s") if info.provider == "microk8s" else None,
+        real_microk8s=shutil.which("microk8s") if info.provider is ProviderKind.MICROK8S else None,
     )
     state.run = {
-        "provider": info.provider,
+        "provider": info.provider.value,
         "server_version": info.server_version,
+        "network_plugin": info.network_plugin,
+        "nodes": info.nodes,
         "kubectl_version": _kubectl_version(),
-        "capabilities": sorted(info.capabilities),
+        "capabilities": sorted(c.value for c in info.capabilities),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 
@@ -258,15 +254,7 @@ def pytest_configure_node(node: Any) -> None:
     state = _STATE
     assert state is not None and state.ctx is not None and state.scratch is not None
     info = state.ctx.cluster
-    node.workerinput["doctest_cluster"] = json.dumps(
-        {
-            "provider": info.provider,
-            "kubeconfig": str(info.kubeconfig),
-            "capabilities": sorted(info.capabilities),
-            "server_version": info.server_version,
-            "context": info.context,
-        }
-    )
+    node.workerinput["doctest_cluster"] = json.dumps(info.to_dict())
     node.workerinput["doctest_scratch"] = str(state.scratch / "workers")
     node.workerinput["doctest_lock"] = str(state.ctx.lock_path)
     node.workerinput["doctest_owner"] = str(os.getpid())

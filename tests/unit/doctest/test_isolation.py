@@ -137,7 +137,7 @@ def test_exclusive_lock_excludes_shared_holders(
 
 
 def test_one_lock_per_api_server(tmp_path: Path) -> None:
-    from tools.cluster.providers.base import ClusterInfo
+    from tools.cluster.contract import ClusterInfo, ProviderKind
     from tools.doctest.plugin import _cluster_key
 
     def key(server: str, token: str) -> str:
@@ -152,7 +152,7 @@ def test_one_lock_per_api_server(tmp_path: Path) -> None:
                 }
             )
         )
-        return _cluster_key(ClusterInfo("local", path, frozenset(), ""))
+        return _cluster_key(ClusterInfo(ProviderKind.LOCAL, path, frozenset(), "", "", 1))
 
     # New credentials after a restart of the same cluster: still the same lock.
     assert key("https://10.152.182.1:6443", "a") == key("https://10.152.182.1:6443", "b")

@@ -8,15 +8,19 @@ file and prints a canned answer.
 from __future__ import annotations
 
 import os
-import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tools.cluster import providers
-from tools.cluster.providers.base import ProviderError
+from tools.cluster.contract import (
+    Capability,
+    ClusterInfo,
+    ProviderError,
+    ProviderKind,
+)
+from tools.cluster.local import lifecycle
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -154,6 +158,7 @@ def test_microk8s_uses_its_config_and_detects_capabilities(
         "microk8s status --addon metallb",
     ]
     assert info.capabilities == {"microk8s", "node-shell", "calico", "multi-node", "loadbalancer"}
+    assert (info.network_plugin, info.nodes) == ("calico", 2)
     assert info.kubeconfig.read_text() == KUBECONFIG
 
 
@@ -181,31 +186,39 @@ def test_local_delegates_to_the_lifecycle_module(
     fakes: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[object] = []
-    module = types.ModuleType("tools.cluster.local.lifecycle")
 
-    def up(progress: object) -> object:
+    def up(progress: object) -> ClusterInfo:
         seen.append(progress)
-        return types.SimpleNamespace(
-            kubeconfig=fakes / "kubeconfig.src",
-            capabilities=frozenset({"node-shell"}),
-            server_version="v1.37.2",
+        return ClusterInfo(
+            ProviderKind.LOCAL,
+            fakes / "kubeconfig.src",
+            frozenset({Capability.NODE_SHELL}),
+            "v1.37.2",
+            "bridge",
+            1,
         )
 
-    module.up = up  # type: ignore[attr-defined]
-    module.down = lambda *a: seen.append("down")  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tools.cluster.local.lifecycle", module)
-    p = providers.make("local", fakes / "work", progress=quiet)
+    monkeypatch.setattr(lifecycle, "up", up)
+    monkeypatch.setattr(lifecycle, "down", lambda *a: seen.append("down"))
+    p = providers.make("local", fakes / "work", capabilities=frozenset({"calico"}), progress=quiet)
     info = p.start()
     assert seen == [quiet]
-    assert (info.provider, info.server_version) == ("local", "v1.37.2")
-    assert info.capabilities == {"node-shell"}
+    assert (info.provider, info.server_version, info.network_plugin) == (
+        "local",
+        "v1.37.2",
+        "bridge",
+    )
+    assert info.capabilities == {"node-shell", "calico"}
     p.stop()  # never `down`: the local cluster is shared
     assert seen == [quiet]
 
 
-def test_local_missing_is_a_clear_error(fakes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "tools.cluster.local.lifecycle", None)
-    with pytest.raises(ProviderError, match="the local cluster is not available"):
+def test_local_failure_is_a_clear_error(fakes: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def up(progress: object) -> ClusterInfo:
+        raise RuntimeError("the local cluster must run as root")
+
+    monkeypatch.setattr(lifecycle, "up", up)
+    with pytest.raises(ProviderError, match=r"local cluster did not start \(.*must run as root\)"):
         providers.make("local", fakes / "work", progress=quiet).start()
 
 
@@ -241,3 +254,39 @@ def test_kind_needs_a_docker_engine(fakes: Path) -> None:
         return
     name, why = providers.choose("auto", None)
     assert name == "local" and "root" in why
+
+
+# -- what a cluster shows ------------------------------------------------------------------
+
+
+def test_kind_network_plugin_and_nodes_are_detected(
+    fakes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_DAEMONSETS", "daemonset.apps/kindnet\ndaemonset.apps/kube-proxy")
+    p = providers.make("kind", fakes / "work", progress=quiet)
+    info = p.start()
+    assert (info.network_plugin, info.nodes, info.capabilities) == ("kindnet", 1, frozenset())
+    p.stop()
+
+
+def test_an_unknown_network_plugin_is_said_so(fakes: Path) -> None:
+    info = providers.make("existing", fakes / "work", progress=quiet).start()
+    assert info.network_plugin == "unknown"
+
+
+def test_unknown_capability_names_the_known_ones(fakes: Path) -> None:
+    with pytest.raises(ProviderError, match="unknown capability calicoo; known: calico, "):
+        providers.make("existing", fakes / "work", capabilities=frozenset({"calicoo"}))
+
+
+def test_cluster_info_survives_the_trip_to_an_xdist_worker(tmp_path: Path) -> None:
+    info = ClusterInfo(
+        ProviderKind.MICROK8S,
+        tmp_path / "kubeconfig",
+        frozenset({Capability.CALICO, Capability.MULTI_NODE}),
+        "v1.37.2",
+        "calico",
+        3,
+        context="microk8s",
+    )
+    assert ClusterInfo.from_dict(info.to_dict()) == info

@@ -432,6 +432,21 @@ def kube_proxy_argv(ctx: Context) -> list[str]:
     ]
 
 
+def configured_cni_plugin(layout: Layout) -> str:
+    """The network plugin the node's CNI configuration runs (the first plugin of the first
+    file containerd reads), "" when there is none: what the cluster really uses, read back
+    rather than assumed."""
+    for path in sorted(layout.cni_conf.glob("*.conf*")):
+        try:
+            config = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        plugins = config.get("plugins") or [config]
+        if plugins and isinstance(plugins[0], dict) and plugins[0].get("type"):
+            return str(plugins[0]["type"])
+    return ""
+
+
 def write_configs(ctx: Context) -> None:
     """Write every configuration file (containerd, CNI, kubelet, kube-proxy, resolv.conf)."""
     layout = ctx.layout

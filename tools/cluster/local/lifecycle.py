@@ -20,10 +20,10 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.cluster.contract import Capability, ClusterInfo, ProviderKind, detected
 from tools.cluster.local import (
     addons,
     cgroups,
@@ -47,7 +47,7 @@ Progress = Callable[[str], None]
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOCK_FILE = Path("/run/lock/reseau-k8s-local.lock")
 DNS_NAME = f"kubernetes.default.svc.{settings.CLUSTER_DOMAIN}"
-CAPABILITIES = frozenset({"node-shell", "local-cluster"})
+CAPABILITIES = frozenset({Capability.NODE_SHELL, Capability.LOCAL_CLUSTER})
 
 # Sysctls a component may change (the CNI bridge plugin sets ip_forward; the kubelet sets its
 # "kernel tunables"; kube-proxy may set route_localnet): recorded so that `down` restores them.
@@ -68,19 +68,6 @@ OUTSIDE_DIRS = (
     Path("/run/containerd/s"),
     Path("/var/lib/cni/results"),
 )
-
-
-@dataclass(frozen=True)
-class LocalCluster:
-    """What `up` returns: compatible with the providers' ClusterInfo."""
-
-    kubeconfig: Path
-    server_version: str
-    node_name: str
-    node_ip: str
-    versions: dict[str, str] = field(default_factory=dict)
-    capabilities: frozenset[str] = CAPABILITIES
-    provider: str = "local"
 
 
 class Clock:
@@ -408,7 +395,7 @@ def _finish_prepull(pull: subprocess.Popen[bytes] | None, layout: Layout) -> Non
         pull.wait()
 
 
-def up(progress: Progress = print) -> LocalCluster:
+def up(progress: Progress = print) -> ClusterInfo:
     """Start the local cluster (or return the running one); see the module docstring."""
     clock = Clock(progress)
     layout = _layout()
@@ -444,7 +431,7 @@ def up(progress: Progress = print) -> LocalCluster:
         return cluster
 
 
-def _running_cluster(layout: Layout, patience: float = 20.0) -> LocalCluster | None:
+def _running_cluster(layout: Layout, patience: float = 20.0) -> ClusterInfo | None:
     """The running cluster described by the state, if every component runs and it answers."""
     info = state.read_info(layout)
     if info is None:
@@ -455,18 +442,26 @@ def _running_cluster(layout: Layout, patience: float = 20.0) -> LocalCluster | N
         return None
     # Every process runs: give a busy apiserver (a doctest in full swing on two cores) time
     # to answer before calling the cluster broken, since `up` would then rebuild it.
-    ready = _api_ready(_admin(layout, info["node_ip"], timeout=5.0))
+    admin = _admin(layout, info["node_ip"], timeout=5.0)
+    ready = _api_ready(admin)
     deadline = time.monotonic() + patience
     while not ready():
         if time.monotonic() > deadline:
             return None
         time.sleep(0.5)
-    return LocalCluster(
-        kubeconfig=Path(info["kubeconfig"]),
+    try:
+        nodes = admin.get_json("/api/v1/nodes")["items"]
+        daemonsets = admin.get_json("/apis/apps/v1/daemonsets")["items"]
+    except (OSError, ApiError, ValueError, KeyError):
+        return None
+    return detected(
+        ProviderKind.LOCAL,
+        Path(info["kubeconfig"]),
         server_version=info["server_version"],
-        node_name=info["node_name"],
-        node_ip=info["node_ip"],
-        versions=info.get("versions", {}),
+        nodes=[n["metadata"]["name"] for n in nodes],
+        daemonsets=[d["metadata"]["name"] for d in daemonsets],
+        capabilities=CAPABILITIES,
+        cni_config_plugin=components.configured_cni_plugin(layout),
     )
 
 

@@ -1,9 +1,9 @@
 """Cluster providers for the doctest: where the pages' commands run.
 
-`--cluster=local|kind|microk8s|existing|none`, or automatic (DESIGN §4, plus MicroK8s):
-an explicit flag wins; else a kubeconfig context the user names (`--context`); else MicroK8s
-when its command is installed; else kind when `kind` and a Docker engine answer; else the
-local cluster (Linux, root).  Each provider gives a `ClusterInfo` whose kubeconfig is a
+`--cluster=local|kind|microk8s|existing|none`, or automatic: an explicit flag wins; else a
+kubeconfig context the user names (`--context`); else MicroK8s when its command is
+installed; else kind when `kind` and a Docker engine answer; else the local cluster (Linux,
+root).  Each provider gives a `ClusterInfo` whose kubeconfig is a
 self-contained file with the chosen context as current context.
 """
 
@@ -16,9 +16,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.cluster.providers.base import ClusterInfo, Provider, ProviderError
+from tools.cluster.contract import Capability, ClusterInfo, ProviderError, ProviderKind
+from tools.cluster.providers.base import Provider
 
-PROVIDERS = ("local", "kind", "microk8s", "existing", "none")
+PROVIDERS = tuple(kind.value for kind in ProviderKind)
 
 __all__ = ["PROVIDERS", "ClusterInfo", "Provider", "ProviderError", "choose", "make"]
 
@@ -39,22 +40,27 @@ def _docker_answers() -> bool:
     return proc.returncode == 0 and bool(proc.stdout.strip())
 
 
-def choose(cluster: str | None, context: str | None) -> tuple[str, str]:
-    """(provider name, why) following the selection order above."""
+def _kind(name: str) -> ProviderKind:
+    try:
+        return ProviderKind(name)
+    except ValueError:
+        raise ProviderError(
+            f"unknown cluster provider {name!r}; one of {', '.join(PROVIDERS)}"
+        ) from None
+
+
+def choose(cluster: str | None, context: str | None) -> tuple[ProviderKind, str]:
+    """(provider, why) following the selection order above."""
     if cluster and cluster != "auto":
-        if cluster not in PROVIDERS:
-            raise ProviderError(
-                f"unknown cluster provider {cluster!r}; one of {', '.join(PROVIDERS)}"
-            )
-        return cluster, "--cluster"
+        return _kind(cluster), "--cluster"
     if context:
-        return "existing", f"--context {context}"
+        return ProviderKind.EXISTING, f"--context {context}"
     if shutil.which("microk8s"):
-        return "microk8s", "the microk8s command is installed"
+        return ProviderKind.MICROK8S, "the microk8s command is installed"
     if shutil.which("kind") and _docker_answers():
-        return "kind", "kind and a Docker engine answer"
+        return ProviderKind.KIND, "kind and a Docker engine answer"
     if platform.system() == "Linux" and os.geteuid() == 0:
-        return "local", "Linux as root, no other cluster found"
+        return ProviderKind.LOCAL, "Linux as root, no other cluster found"
     raise ProviderError(
         "no cluster: pass --context NAME for an existing cluster, install MicroK8s or kind "
         "(with Docker), or run as root on Linux for the local cluster"
@@ -70,24 +76,27 @@ def make(
     progress: Callable[[str], None] = print,
 ) -> Provider:
     """Build the provider `name`; `capabilities` are added to what it detects."""
-    if name == "existing":
+    kind = _kind(name)
+    try:
+        extra = Capability.parse(capabilities)
+    except ValueError as exc:
+        raise ProviderError(f"--capabilities: {exc}") from None
+    if kind is ProviderKind.EXISTING:
         from tools.cluster.providers.existing import ExistingProvider
 
-        return ExistingProvider(workdir, context=context, extra=capabilities, progress=progress)
-    if name == "microk8s":
+        return ExistingProvider(workdir, context=context, extra=extra, progress=progress)
+    if kind is ProviderKind.MICROK8S:
         from tools.cluster.providers.microk8s import MicroK8sProvider
 
-        return MicroK8sProvider(workdir, extra=capabilities, progress=progress)
-    if name == "kind":
+        return MicroK8sProvider(workdir, extra=extra, progress=progress)
+    if kind is ProviderKind.KIND:
         from tools.cluster.providers.kind import KindProvider
 
-        return KindProvider(workdir, extra=capabilities, progress=progress)
-    if name == "local":
+        return KindProvider(workdir, extra=extra, progress=progress)
+    if kind is ProviderKind.LOCAL:
         from tools.cluster.providers.local import LocalProvider
 
-        return LocalProvider(workdir, extra=capabilities, progress=progress)
-    if name == "none":
-        from tools.cluster.providers.base import NoCluster
+        return LocalProvider(workdir, extra=extra, progress=progress)
+    from tools.cluster.providers.base import NoCluster
 
-        return NoCluster(workdir, extra=capabilities, progress=progress)
-    raise ProviderError(f"unknown cluster provider {name!r}; one of {', '.join(PROVIDERS)}")
+    return NoCluster(workdir, extra=extra, progress=progress)

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from tools.cluster.providers.base import (
-    ClusterInfo,
-    Provider,
-    detect_capabilities,
-    kubectl_binary,
-    run,
-    server_version,
-    write_private,
-)
+from tools.cluster.contract import ClusterInfo, ProviderKind
+from tools.cluster.kubectl import describe, kubectl_binary, run
+from tools.cluster.providers.base import Provider, write_private
 
 
 class ExistingProvider(Provider):
-    name = "existing"
+    kind = ProviderKind.EXISTING
 
     def __init__(self, *args: object, context: str | None = None, **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -30,6 +24,4 @@ class ExistingProvider(Provider):
         text = run(argv, what=what)
         path = write_private(self.workdir / "kubeconfig", text)
         self.progress(f"cluster: existing context {self.context or '(current)'}")
-        version = server_version(path)
-        caps = detect_capabilities(path) | self.extra
-        return ClusterInfo(self.name, path, caps, version, context=self.context)
+        return describe(self.kind, path, self.extra, context=self.context)

@@ -14,14 +14,9 @@ import secrets
 import shutil
 
 from macros import microk8s as values
-from tools.cluster.providers.base import (
-    ClusterInfo,
-    Provider,
-    ProviderError,
-    detect_capabilities,
-    run,
-    server_version,
-)
+from tools.cluster.contract import ClusterInfo, ProviderError, ProviderKind
+from tools.cluster.kubectl import describe, run
+from tools.cluster.providers.base import Provider
 
 KIND_CONFIG = f"""\
 kind: Cluster
@@ -35,7 +30,7 @@ nodes:
 
 
 class KindProvider(Provider):
-    name = "kind"
+    kind = ProviderKind.KIND
 
     def __init__(self, *args: object, **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -67,9 +62,7 @@ class KindProvider(Provider):
         atexit.register(self._stop_at_exit)  # also when the run dies before its normal end
         run(argv, what="kind create cluster", timeout=600)
         os.chmod(kubeconfig, 0o600)
-        version = server_version(kubeconfig)
-        caps = detect_capabilities(kubeconfig) | self.extra
-        return ClusterInfo(self.name, kubeconfig, caps, version, context=f"kind-{self.cluster}")
+        return describe(self.kind, kubeconfig, self.extra, context=f"kind-{self.cluster}")
 
     def _stop_at_exit(self) -> None:
         try:

@@ -1,40 +1,31 @@
-"""The project's local cluster (issue "Local cluster"), through its lifecycle module.
+"""The project's local cluster (tools/cluster/local), started or found by its lifecycle.
 
-Imported lazily: the doctest works on other providers while the local cluster is not there.
 `up` is idempotent; the doctest never runs `down` (the cluster is shared; `nox -s verify`
 tears it down at the very end).
 """
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-from typing import Any
+from dataclasses import replace
 
-from tools.cluster.providers.base import ClusterInfo, Provider, ProviderError, server_version
+from tools.cluster.contract import ClusterInfo, ProviderError, ProviderKind
+from tools.cluster.providers.base import Provider
 
 
 class LocalProvider(Provider):
-    name = "local"
+    kind = ProviderKind.LOCAL
 
     def start(self) -> ClusterInfo:
+        # Imported here: the other providers never need the local cluster's modules.
+        from tools.cluster.local import lifecycle
+
         try:
-            lifecycle: Any = importlib.import_module("tools.cluster.local.lifecycle")
-        except ImportError as exc:
+            info = lifecycle.up(self.progress)
+        # What `up` raises on a host or a start it cannot handle (preflight, a component
+        # that fails, the build): all say what went wrong.
+        except (RuntimeError, OSError, ValueError) as exc:
             raise ProviderError(
-                f"--cluster=local: the local cluster is not available ({exc}); "
+                f"--cluster=local: the local cluster did not start ({exc}); "
                 "use --cluster=existing --context NAME, microk8s or kind"
             ) from exc
-        info = lifecycle.up(self.progress)
-        kubeconfig = Path(_field(info, "kubeconfig"))
-        caps = frozenset(_field(info, "capabilities", frozenset())) | self.extra
-        version = _field(info, "server_version", "") or server_version(kubeconfig)
-        return ClusterInfo(self.name, kubeconfig, caps, str(version))
-
-
-def _field(info: Any, name: str, default: Any = None) -> Any:
-    """`up` returns ClusterInfo-compatible data: an object or a mapping."""
-    value = info.get(name, default) if isinstance(info, dict) else getattr(info, name, default)
-    if value is None:
-        raise ProviderError(f"tools.cluster.local.lifecycle.up() gave no {name!r}")
-    return value
+        return replace(info, capabilities=info.capabilities | self.extra)

@@ -7,20 +7,15 @@ MicroK8s' default CNI and is detected (not assumed), as are extra nodes and Meta
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
-from tools.cluster.providers.base import (
-    ClusterInfo,
-    Provider,
-    ProviderError,
-    detect_capabilities,
-    run,
-    server_version,
-    write_private,
-)
+from tools.cluster.contract import Capability, ClusterInfo, ProviderError, ProviderKind
+from tools.cluster.kubectl import describe, run
+from tools.cluster.providers.base import Provider, write_private
 
 
 class MicroK8sProvider(Provider):
-    name = "microk8s"
+    kind = ProviderKind.MICROK8S
 
     def start(self) -> ClusterInfo:
         microk8s = shutil.which("microk8s")
@@ -34,11 +29,11 @@ class MicroK8sProvider(Provider):
         )
         text = run([microk8s, "config"], what="microk8s config")
         path = write_private(self.workdir / "kubeconfig", text)
-        version = server_version(path)
-        caps = {"microk8s", "node-shell"} | detect_capabilities(path)
+        caps = {Capability.MICROK8S, Capability.NODE_SHELL} | self.extra
+        info = describe(self.kind, path, caps)
         addon = run(
             [microk8s, "status", "--addon", "metallb"], what="microk8s status --addon metallb"
         )
         if addon.strip() == "enabled":
-            caps.add("loadbalancer")
-        return ClusterInfo(self.name, path, frozenset(caps) | self.extra, version)
+            info = replace(info, capabilities=info.capabilities | {Capability.LOADBALANCER})
+        return info
