@@ -1,6 +1,7 @@
 """MkDocs hook: a discreet "verified" note on each page the doctest report covers.
 
-Reads `reports/doctest.json` (written by `nox -s doctest`) and, under the page title, says
+Reads `reports/doctest.json` (written by `nox -s doctest`, through the schema of
+`tools/doctest/report.py`) and, under the page title, says
 how many of the page's examples ran successfully on which Kubernetes version and when:
 "12 exemples sur 12 vérifiés sur Kubernetes v1.37.2, le 26/11/2026".
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import html
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,14 +29,15 @@ _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
+from tools.doctest.report import SCHEMA, PageReport, Report  # noqa: E402
 from tools.markdown import fences  # noqa: E402
 
+__all__ = ["SCHEMA", "format_note", "note_for", "on_config", "on_page_content"]
+
 REPORT = Path("reports") / "doctest.json"
-SCHEMA = "reseau-k8s/doctest-report"
-SCHEMA_VERSION = 1
 SOURCE_LOCALE = "fr"
 
-_report: dict[str, Any] | None = None
+_report: Report | None = None
 _root: Path = Path()
 
 TEXTS = {
@@ -63,18 +64,17 @@ def _plural_fr(n: int, one: str, many: str) -> str:
     return one if n <= 1 else many
 
 
-def format_note(page: dict[str, Any], locale: str) -> tuple[str, str] | None:
+def format_note(page: PageReport, locale: str) -> tuple[str, str] | None:
     """(kind, text) of the note for one report page entry, or None."""
     texts = TEXTS.get(locale)
-    counts = page.get("counts") or {}
-    total, passed = int(counts.get("examples", 0)), int(counts.get("passed", 0))
-    failed, skipped = int(counts.get("failed", 0)), int(counts.get("skipped", 0))
-    version = str(page.get("server_version") or "")
+    counts = page.counts
+    total, passed, failed, skipped = counts.examples, counts.passed, counts.failed, counts.skipped
+    version = page.server_version
     if texts is None or not total or not version:
         return None
     try:
-        day = datetime.datetime.fromisoformat(str(page["date"])).date()
-    except (KeyError, ValueError):
+        day = datetime.datetime.fromisoformat(page.date).date()
+    except ValueError:
         return None
     date = day.strftime("%d/%m/%Y") if locale == "fr" else day.isoformat()
     if failed:
@@ -92,7 +92,7 @@ def format_note(page: dict[str, Any], locale: str) -> tuple[str, str] | None:
                 not_run=_plural_fr(skipped, "n'a pas été exécuté", "n'ont pas été exécutés"),
             )
         return "failed", text + "."
-    if page.get("result") != "passed" or not passed:
+    if page.result != "passed" or not passed:
         return None
     text = texts["ok"].format(
         passed=passed,
@@ -111,8 +111,8 @@ def format_note(page: dict[str, Any], locale: str) -> tuple[str, str] | None:
     return "ok", text
 
 
-def inputs_unchanged(page: dict[str, Any], root: Path) -> bool:
-    inputs = page.get("inputs") or {}
+def inputs_unchanged(page: PageReport, root: Path) -> bool:
+    inputs = page.inputs
     if not inputs:
         return False
     for rel, digest in inputs.items():
@@ -130,14 +130,10 @@ def command_blocks(text: str) -> list[str]:
 
 
 def note_for(
-    source: Path, locale: str, report: dict[str, Any] | None, root: Path
+    source: Path, locale: str, report: Report | None, root: Path
 ) -> tuple[str, str] | None:
     """The note for the page whose source file is `source`, or None."""
-    if (
-        not report
-        or report.get("schema") != SCHEMA
-        or report.get("schema_version") != SCHEMA_VERSION
-    ):
+    if report is None:
         return None
     try:
         rel = source.resolve().relative_to(root.resolve())
@@ -147,7 +143,7 @@ def note_for(
     if len(parts) < 3 or parts[0] != "docs":
         return None
     fr_rel = Path("docs", SOURCE_LOCALE, *parts[2:])
-    page = (report.get("pages") or {}).get(str(fr_rel))
+    page = report.pages.get(str(fr_rel))
     if not page or not inputs_unchanged(page, root):
         return None
     if parts[1] != SOURCE_LOCALE:
@@ -177,13 +173,8 @@ def render(kind: str, text: str, locale: str) -> str:
 def on_config(config: Any) -> Any:
     global _report, _root
     _root = Path(config.config_file_path).resolve().parent
-    _report = None
-    path = _root / REPORT
-    if path.is_file():
-        try:
-            _report = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            _report = None
+    # No report, another schema or a damaged one: no note anywhere.
+    _report = Report.load(_root / REPORT)
     return config
 
 

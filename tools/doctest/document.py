@@ -1,6 +1,6 @@
 """The Sybil side: a page document whose text is the rendered page.
 
-`PageDocument.parse` renders the source page (macros, snippets), finds its examples and
+`page_document` renders the source page (macros, snippets), finds its examples and
 gives Sybil one region per example, one per doctest syntax error (so that a malformed
 directive is a failing test naming file and line), and a last zero-width region at the end
 of the page that runs the cleanup blocks and the leak check.  Example line numbers are
@@ -9,15 +9,14 @@ of the page that runs the cleanup blocks and the leak check.  Example line numbe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from sybil import Document, Example, Region
 
 from tools.doctest.page import PageRuntime
 from tools.doctest.parser import Block, parse_lines
-from tools.doctest.render import Renderer, RenderError
+from tools.doctest.render import RenderedPage, RenderError
 
 RUNTIME = "doctest_runtime"
 
@@ -37,19 +36,7 @@ class Problem:
         return f"<doctest problem: {self.message}>"
 
 
-_renderers: dict[Path, Renderer] = {}
-
-
-def renderer_for(config_file: Path) -> Renderer:
-    key = config_file.resolve()
-    if key not in _renderers:
-        _renderers[key] = Renderer(key)
-    return _renderers[key]
-
-
 class PageDocument(Document):
-    config_file: Path = Path("mkdocs.yml")  # set by the plugin before collection
-
     def __init__(self, text: str, path: str):
         super().__init__(text, path)
         self.line_starts = [0]
@@ -58,40 +45,6 @@ class PageDocument(Document):
                 self.line_starts.append(k + 1)
         self.runtime: PageRuntime | None = None
         self.render_error: str | None = None
-
-    @classmethod
-    def parse(cls, path: str, *parsers: Any, encoding: str = "utf-8") -> Document:
-        try:
-            rendered = renderer_for(cls.config_file).render(Path(path))
-        except RenderError as exc:
-            # The page cannot be shown as the site shows it: one failing example says why.
-            doc = cls("", path)
-            doc.render_error = str(exc)
-            doc.add(Region(0, 0, Problem(str(exc)), _evaluate_problem))
-            return doc
-        doc = cls(rendered.text, path)
-        parsed = parse_lines(rendered.lines)
-        problems = [(p.line, p.message, rendered.where(p.line)) for p in parsed.problems]
-        problems += _duplicate_includes(rendered)
-        doc.runtime = PageRuntime(
-            rendered, parsed, [(line, msg) for line, msg, _ in sorted(problems)]
-        )
-        doc.namespace[RUNTIME] = doc.runtime
-        # A problem inside a block (a console block without `$`) replaces that block.
-        spans = [(b.start, b.end) for b in parsed.blocks]
-        broken = {span for span in spans for line, _, _ in problems if span[0] <= line <= span[1]}
-        for line, message, where in sorted(problems):
-            at = next((a for a, b in broken if a <= line <= b), line)
-            pos = doc.line_starts[at]
-            doc.add(Region(pos, pos, Problem(f"{where}: {message}"), _evaluate_problem))
-        for block in parsed.blocks:
-            if block.kind == "cleanup" or (block.start, block.end) in broken:
-                continue  # cleanup blocks run in the page-end region, after everything else
-            start = doc.line_starts[block.start]
-            end = doc.line_starts[block.end] if block.end < len(doc.line_starts) else len(doc.text)
-            doc.add(Region(start, end, block, _evaluate_block))
-        doc.add(Region(len(doc.text), len(doc.text), PageEnd(), _evaluate_end))
-        return doc
 
     def source_line(self, position: int) -> int:
         """Line of the page source for a position in the rendered text."""
@@ -108,7 +61,41 @@ class PageDocument(Document):
             yield Example(self, self.source_line(region.start), 1, region, self.namespace)
 
 
-def _duplicate_includes(rendered: Any) -> list[tuple[int, str, str]]:
+def page_document(path: Path, render: Callable[[Path], RenderedPage]) -> PageDocument:
+    """The page at `path` as the site shows it (`render` is the run's renderer), with a
+    region for each example, each doctest syntax error and the page's end."""
+    try:
+        rendered = render(path)
+    except RenderError as exc:
+        # The page cannot be shown as the site shows it: one failing example says why.
+        doc = PageDocument("", str(path))
+        doc.render_error = str(exc)
+        doc.add(Region(0, 0, Problem(str(exc)), _evaluate_problem))
+        return doc
+    doc = PageDocument(rendered.text, str(path))
+    parsed = parse_lines(rendered.lines)
+    problems = [(p.line, p.message, rendered.where(p.line)) for p in parsed.problems]
+    problems += _duplicate_includes(rendered)
+    doc.runtime = PageRuntime(rendered, parsed, [(line, msg) for line, msg, _ in sorted(problems)])
+    doc.namespace[RUNTIME] = doc.runtime
+    # A problem inside a block (a console block without `$`) replaces that block.
+    spans = [(b.start, b.end) for b in parsed.blocks]
+    broken = {span for span in spans for line, _, _ in problems if span[0] <= line <= span[1]}
+    for line, message, where in sorted(problems):
+        at = next((a for a, b in broken if a <= line <= b), line)
+        pos = doc.line_starts[at]
+        doc.add(Region(pos, pos, Problem(f"{where}: {message}"), _evaluate_problem))
+    for block in parsed.blocks:
+        if block.kind == "cleanup" or (block.start, block.end) in broken:
+            continue  # cleanup blocks run in the page-end region, after everything else
+        start = doc.line_starts[block.start]
+        end = doc.line_starts[block.end] if block.end < len(doc.line_starts) else len(doc.text)
+        doc.add(Region(start, end, block, _evaluate_block))
+    doc.add(Region(len(doc.text), len(doc.text), PageEnd(), _evaluate_end))
+    return doc
+
+
+def _duplicate_includes(rendered: RenderedPage) -> list[tuple[int, str, str]]:
     seen: dict[str, Path] = {}
     problems: list[tuple[int, str, str]] = []
     for inc in rendered.includes:
@@ -128,7 +115,7 @@ def _duplicate_includes(rendered: Any) -> list[tuple[int, str, str]]:
     return problems
 
 
-def _rendered_index(rendered: Any, page_line: int) -> int:
+def _rendered_index(rendered: RenderedPage, page_line: int) -> int:
     for k, o in enumerate(rendered.origins):
         if o.page_line >= page_line:
             return k

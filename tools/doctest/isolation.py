@@ -361,6 +361,29 @@ def split(changes: list[Change], page_text: str) -> tuple[list[Change], list[Cha
     return mine, others
 
 
+class LeakCheck:
+    """What a page changes outside its namespace: a snapshot before it, one after, the
+    differences the page accounts for (errors) and the others (warnings)."""
+
+    def __init__(self, kubeconfig: Path, kinds: list[str], page_text: str, page_rel: str):
+        self.kubeconfig = kubeconfig
+        self.kinds = kinds
+        self.page_text = page_text
+        self.page_rel = page_rel
+        self.before = snapshot(kubeconfig, kinds)
+
+    def after(self) -> tuple[list[Change], list[str]]:
+        """(the page's leaks, warnings about changes it never names)."""
+        changes = leaks(self.before, snapshot(self.kubeconfig, self.kinds))
+        mine, others = split(changes, self.page_text)
+        warnings = [
+            f"{self.page_rel}: not counted against the page (it never names them; another "
+            f"user of the cluster?): {c}"
+            for c in others
+        ]
+        return mine, warnings
+
+
 # -- exclusive pages -----------------------------------------------------------------------
 
 

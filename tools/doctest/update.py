@@ -97,3 +97,25 @@ def apply(edits: list[Edit]) -> tuple[list[str], list[str]]:
             done.append(e.where)
         path.write_text("\n".join(lines), encoding="utf-8")
     return sorted(done), refused
+
+
+class Updates:
+    """The edits `--update` plans for one page while it runs, applied when it ends."""
+
+    def __init__(self) -> None:
+        self.edits: list[Edit] = []
+        self.notes: list[str] = []  # what was rewritten or refused, for the report
+
+    def plan(self, page: RenderedPage, block: Block, cmd: ConsoleCommand, lines: list[str]) -> None:
+        try:
+            self.edits.append(plan(page, block, cmd, lines))
+        except UpdateRefused as exc:
+            self.notes.append(f"--update refused: {exc}")
+
+    def apply(self) -> None:
+        if not self.edits:
+            return
+        done, refused = apply(self.edits)
+        self.notes += [f"--update rewrote the expected output at {w}" for w in done]
+        self.notes += [f"--update refused: {r}" for r in refused]
+        self.edits = []

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
-from tools.doctest.report import PageEntry, summary_lines, write
+from tools.doctest.report import ExampleResult, PageEntry, RunInfo, summary_lines, write
 
-RUN = {
-    "provider": "local",
-    "server_version": "v1.37.2",
-    "kubectl_version": "v1.37.1",
-    "capabilities": ["node-shell"],
-    "date": "2026-11-26T18:00:00+00:00",
-    "duration_s": 12.0,
-}
+RUN = RunInfo(
+    provider="local",
+    server_version="v1.37.2",
+    kubectl_version="v1.37.1",
+    capabilities=("node-shell",),
+    date="2026-11-26T18:00:00+00:00",
+    duration_s=12.0,
+)
 
 
-def example(status: str, hidden: bool = False, line: int = 1) -> dict[str, object]:
-    return {"source": f"docs/fr/a.md:{line}", "status": status, "hidden": hidden, "reason": ""}
+def example(status: str, hidden: bool = False, line: int = 1) -> ExampleResult:
+    return ExampleResult(source=f"docs/fr/a.md:{line}", status=status, hidden=hidden)
 
 
 def test_counts_exclude_hidden_blocks_and_coverage_is_run_over_examples(tmp_path: Path) -> None:
@@ -52,11 +53,11 @@ def test_results() -> None:
 def test_a_partial_run_keeps_the_other_pages(tmp_path: Path) -> None:
     path = tmp_path / "r.json"
     write(path, {"docs/fr/a.md": PageEntry("docs/fr/a.md", [example("passed")])}, RUN)
-    later = dict(RUN, date="2026-11-27T09:00:00+00:00")
+    later = dataclasses.replace(RUN, date="2026-11-27T09:00:00+00:00")
     data = write(path, {"docs/fr/b.md": PageEntry("docs/fr/b.md", [example("failed")])}, later)
     assert list(data["pages"]) == ["docs/fr/a.md", "docs/fr/b.md"]
-    assert data["pages"]["docs/fr/a.md"]["date"] == RUN["date"]  # each page keeps its own run
-    assert data["pages"]["docs/fr/b.md"]["date"] == later["date"]
+    assert data["pages"]["docs/fr/a.md"]["date"] == RUN.date  # each page keeps its own run
+    assert data["pages"]["docs/fr/b.md"]["date"] == later.date
     assert data["run"]["totals"]["pages"] == 1  # the totals describe this run
 
 
@@ -68,8 +69,13 @@ def test_an_unreadable_previous_report_is_replaced(tmp_path: Path) -> None:
 
 
 def test_summary_table() -> None:
-    entry = PageEntry("docs/fr/07/a.md", [example("passed"), example("skipped", line=9)])
-    entry.examples[1]["reason"] = "requires microk8s"
+    entry = PageEntry(
+        "docs/fr/07/a.md",
+        [
+            example("passed"),
+            dataclasses.replace(example("skipped", line=9), reason="requires microk8s"),
+        ],
+    )
     lines = summary_lines({"docs/fr/07/a.md": entry}, RUN)
     assert lines[0] == "provider local, Kubernetes v1.37.2, kubectl v1.37.1"
     assert lines[2].startswith("07/a.md") and "50 %" in lines[2]
@@ -82,7 +88,7 @@ def test_skips_after_a_failure_are_one_line_per_page() -> None:
     entry = PageEntry(
         "docs/fr/a.md",
         [example("failed", line=3)]
-        + [dict(example("skipped", line=n), reason=reason) for n in (5, 9)],
+        + [dataclasses.replace(example("skipped", line=n), reason=reason) for n in (5, 9)],
     )
     lines = summary_lines({"docs/fr/a.md": entry}, RUN)
     assert lines[-2:] == [

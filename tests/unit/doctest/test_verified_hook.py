@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.unit.doctest.project import REPO
+from tools.doctest.report import Report, ReportError
 
 spec = importlib.util.spec_from_file_location("verified_hook", REPO / "hooks" / "verified.py")
 assert spec and spec.loader
@@ -50,7 +51,12 @@ def report(**page: Any) -> dict[str, Any]:
 
 
 def note(root: Path, data: dict[str, Any] | None, rel: str = FR, locale: str = "fr") -> Any:
-    return hook.note_for(root / rel, locale, data, root)
+    """The note for `rel` from the report JSON `data`, read as the hook reads the file."""
+    try:
+        report = Report.from_json(data) if data is not None else None
+    except ReportError:
+        report = None
+    return hook.note_for(root / rel, locale, report, root)
 
 
 def test_all_verified(root: Path) -> None:
@@ -143,3 +149,32 @@ def test_hook_inserts_the_note_under_the_title(root: Path) -> None:
     (root / "reports/doctest.json").unlink()
     hook.on_config(config)
     assert hook.on_page_content("<h1>Titre</h1>", page=page, config=config) == "<h1>Titre</h1>"
+
+
+def test_the_hook_reads_what_the_doctest_writes(root: Path) -> None:
+    # One schema: the report the harness writes is the one the hook reads back.
+    from tools.doctest.report import ExampleResult, PageEntry, RunInfo, write
+
+    run = RunInfo(
+        provider="local",
+        server_version="v1.37.2",
+        network_plugin="bridge",
+        nodes=1,
+        capabilities=("local-cluster", "node-shell"),
+        date="2026-11-26T17:40:00+00:00",
+    )
+    entry = PageEntry(
+        FR,
+        [
+            ExampleResult(source=f"{FR}:3", status="passed"),
+            ExampleResult(source=f"{FR}:7", status="passed"),
+        ],
+        inputs={FR: sha(PAGE_TEXT)},
+    )
+    write(root / "reports" / "doctest.json", {FR: entry}, run)
+    report = Report.load(root / "reports" / "doctest.json")
+    assert report is not None and report.pages[FR].network_plugin == "bridge"
+    assert hook.note_for(root / FR, "fr", report, root) == (
+        "ok",
+        "2 exemples sur 2 vérifiés sur Kubernetes v1.37.2, le 26/11/2026",
+    )

@@ -1,0 +1,43 @@
+"""The one retry loop: retry= examples run again until they pass, within their bound."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.doctest import retry
+from tools.doctest.retry import until_passed
+
+
+@pytest.fixture(autouse=True)
+def quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retry, "PAUSE", 0.01)
+
+
+def test_without_retry_one_attempt_with_the_whole_timeout() -> None:
+    limits: list[float] = []
+    outcome = until_passed(
+        lambda limit: limits.append(limit) or 1, lambda r: r == 0, timeout=60, retry=None
+    )
+    assert (outcome.passed, outcome.attempts, limits) == (False, 1, [60])
+
+
+def test_retry_until_it_passes() -> None:
+    results = iter([1, 1, 0])
+    outcome = until_passed(lambda limit: next(results), lambda r: r == 0, timeout=60, retry=30)
+    assert (outcome.passed, outcome.attempts, outcome.result) == (True, 3, 0)
+
+
+def test_retry_stops_at_its_bound_and_the_last_attempt_keeps_a_fair_chance() -> None:
+    limits: list[float] = []
+    outcome = until_passed(
+        lambda limit: limits.append(limit) or 1, lambda r: r == 0, timeout=60, retry=0.05
+    )
+    assert not outcome.passed and outcome.attempts >= 2
+    assert limits[-1] == retry.LAST_CHANCE  # not the few milliseconds retry= leaves
+
+
+def test_a_hopeless_result_ends_the_retries() -> None:
+    outcome = until_passed(
+        lambda limit: "lost", lambda r: False, timeout=60, retry=30, hopeless=lambda r: r == "lost"
+    )
+    assert (outcome.passed, outcome.attempts) == (False, 1)
