@@ -7,6 +7,9 @@
   banner in the reader's language linking the French page; translated pages whose French
   source changed since their `source_commit` get an "out of date" banner; `site_url`
   gains the `<code>/` folder.
+- Every locale's reader-facing strings (banners, the "verified" note) come from its own
+  config's `extra.i18n`: a locale that lacks one fails the build, naming the locale, its
+  file and the key.
 """
 
 from __future__ import annotations
@@ -85,6 +88,10 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         log.warning(f"i18n: docs_dir {docs_dir} belongs to no locale config; no switcher")
         _state = None
         return config
+    try:
+        locale.check_strings()
+    except I18nError as exc:
+        raise PluginError(f"i18n: {exc}") from None
     _state = _State(project=project, locale=locale)
     source_url = config.site_url or ""
     if not locale.is_source and source_url.rstrip("/").endswith(f"/{locale.code}"):
@@ -176,9 +183,9 @@ def _banner(kind: str, page: Page) -> str:
     loc, source = _state.locale, _state.project.source
     # From this page up to this locale's root, then over to the source's root, same path.
     href = _to_root(page.url) + _root_link(loc, source).removeprefix("./") + page.url
-    title = html.escape(loc.banner(f"{kind}_title"))
-    text = html.escape(loc.banner(f"{kind}_text"))
-    link = html.escape(loc.banner("source_link"))
+    title = html.escape(loc.text(f"{kind}_title"))
+    text = html.escape(loc.text(f"{kind}_text"))
+    link = html.escape(loc.text("source_link"))
     return (
         f'<div class="admonition warning i18n-banner" data-i18n-banner="{kind}">\n'
         f'<p class="admonition-title">{title}</p>\n'

@@ -1,9 +1,9 @@
 """MkDocs hook: a discreet "verified" note on each page the doctest report covers.
 
 Reads `reports/doctest.json` (written by `nox -s doctest`, through the schema of
-`tools/doctest/report.py`) and, under the page title, says
-how many of the page's examples ran successfully on which Kubernetes version and when:
-"12 exemples sur 12 vérifiés sur Kubernetes v1.37.2, le 26/11/2026".
+`tools/doctest/report.py`) and, under the page title, says how many of the page's examples
+ran successfully on which Kubernetes version and when: "12 exemples sur 12 vérifiés sur
+Kubernetes v1.37.2, le 26/11/2026", in the words of the locale's config (`extra.i18n`).
 
 Never a claim the report does not support:
 - no report, an unknown schema, or a page the report does not cover: no note;
@@ -21,8 +21,11 @@ import datetime
 import hashlib
 import html
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from mkdocs.exceptions import PluginError
 
 # MkDocs loads hooks by file path: make the project's packages importable.
 _ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +33,7 @@ if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
 from tools.doctest.report import SCHEMA, PageReport, Report  # noqa: E402
+from tools.i18n.strings import format_text  # noqa: E402
 from tools.markdown import fences  # noqa: E402
 
 __all__ = ["SCHEMA", "format_note", "note_for", "on_config", "on_page_content"]
@@ -40,75 +44,47 @@ SOURCE_LOCALE = "fr"
 _report: Report | None = None
 _root: Path = Path()
 
-TEXTS = {
-    "fr": {
-        "ok": "{passed} {examples} sur {total} {verified} sur Kubernetes {version}, le {date}",
-        "skipped": " ({skipped} non {run} sur le cluster de test)",
-        "failed": "Attention : lors de la dernière vérification (Kubernetes {version}, le {date}), "
-        "{failed} {examples} sur {total} {failed_word}",
-        "failed_skipped": " et {skipped} {not_run}",
-        "title": "Exemples exécutés sur un vrai cluster par le doctest du projet",
-    },
-    "en": {
-        "ok": "{passed} of {total} {examples} verified on Kubernetes {version} on {date}",
-        "skipped": " ({skipped} not run on the test cluster)",
-        "failed": "Warning: at the last check (Kubernetes {version}, {date}), "
-        "{failed} of {total} {examples} failed",
-        "failed_skipped": " and {skipped} did not run",
-        "title": "Examples run on a real cluster by the project's doctest",
-    },
-}
+Texts = Mapping[str, Any]  # the locale's `extra.i18n` (see tools/i18n/strings.py)
 
 
-def _plural_fr(n: int, one: str, many: str) -> str:
-    return one if n <= 1 else many
+def _text(texts: Texts, key: str) -> str:
+    value = texts.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise PluginError(f"verified note: extra.i18n of this locale has no {key}")
+    return value
 
 
-def format_note(page: PageReport, locale: str) -> tuple[str, str] | None:
-    """(kind, text) of the note for one report page entry, or None."""
-    texts = TEXTS.get(locale)
+def format_note(page: PageReport, texts: Texts) -> tuple[str, str] | None:
+    """(kind, text) of the note for one report page entry, in the locale of `texts`."""
     counts = page.counts
     total, passed, failed, skipped = counts.examples, counts.passed, counts.failed, counts.skipped
     version = page.server_version
-    if texts is None or not total or not version:
+    if not total or not version:
         return None
     try:
         day = datetime.datetime.fromisoformat(page.date).date()
     except ValueError:
         return None
-    date = day.strftime("%d/%m/%Y") if locale == "fr" else day.isoformat()
+    plural_one = list(texts.get("plural_one") or [1])
+    values = {
+        "version": version,
+        "date": day.strftime(_text(texts, "date_format")),
+        "total": total,
+        "passed": passed,
+        "failed": failed,
+        "skipped": skipped,
+    }
+
+    def say(key: str) -> str:
+        return format_text(_text(texts, key), plural_one, **values)
+
     if failed:
-        text = texts["failed"].format(
-            version=version,
-            date=date,
-            failed=failed,
-            total=total,
-            examples=_plural_fr(failed, "exemple", "exemples") if locale == "fr" else "examples",
-            failed_word=_plural_fr(failed, "a échoué", "ont échoué"),
-        )
-        if skipped:
-            text += texts["failed_skipped"].format(
-                skipped=skipped,
-                not_run=_plural_fr(skipped, "n'a pas été exécuté", "n'ont pas été exécutés"),
-            )
-        return "failed", text + "."
+        return "failed", say("verified_failed") + (
+            say("verified_failed_skipped") if skipped else ""
+        ) + "."
     if page.result != "passed" or not passed:
         return None
-    text = texts["ok"].format(
-        passed=passed,
-        total=total,
-        version=version,
-        date=date,
-        examples=_plural_fr(passed, "exemple", "exemples")
-        if locale == "fr"
-        else ("example" if total == 1 else "examples"),
-        verified=_plural_fr(passed, "vérifié", "vérifiés"),
-    )
-    if skipped:
-        text += texts["skipped"].format(
-            skipped=skipped, run=_plural_fr(skipped, "exécuté", "exécutés")
-        )
-    return "ok", text
+    return "ok", say("verified_ok") + (say("verified_skipped") if skipped else "")
 
 
 def inputs_unchanged(page: PageReport, root: Path) -> bool:
@@ -130,7 +106,7 @@ def command_blocks(text: str) -> list[str]:
 
 
 def note_for(
-    source: Path, locale: str, report: Report | None, root: Path
+    source: Path, texts: Texts, report: Report | None, root: Path
 ) -> tuple[str, str] | None:
     """The note for the page whose source file is `source`, or None."""
     if report is None:
@@ -155,11 +131,11 @@ def note_for(
             return None
         if not same:
             return None
-    return format_note(page, locale)
+    return format_note(page, texts)
 
 
-def render(kind: str, text: str, locale: str) -> str:
-    title = TEXTS.get(locale, TEXTS["en"])["title"]
+def render(kind: str, text: str, texts: Texts) -> str:
+    title = _text(texts, "verified_title")
     mark = "✓ " if kind == "ok" else "⚠ "
     return (
         f'<p class="doctest-note doctest-note--{kind}" title="{html.escape(title)}">'
@@ -182,11 +158,12 @@ def on_page_content(html_text: str, page: Any, config: Any, **_: Any) -> str:
     source = getattr(page.file, "abs_src_path", None)
     if not source:
         return html_text
-    locale = str(config.theme.get("language") or SOURCE_LOCALE)
-    note = note_for(Path(source), locale, _report, _root)
+    # The locale's own strings (hooks/i18n.py has checked that none is missing).
+    texts = config.extra.get("i18n") or {}
+    note = note_for(Path(source), texts, _report, _root)
     if note is None:
         return html_text
-    block = render(*note, locale)
+    block = render(*note, texts)
     head = html_text.find("</h1>")
     if head == -1:
         return block + "\n" + html_text

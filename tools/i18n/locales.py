@@ -1,9 +1,10 @@
 """Find the source locale and its translations from the MkDocs configs at the project root.
 
 The source site is `mkdocs.yml`; each translation is `mkdocs.<code>.yml`, which inherits it.
-Only the few keys the tooling needs are read (docs_dir, site_dir, theme.language,
-extra.i18n), with a YAML loader that tolerates MkDocs' own tags (`!ENV`, `!!python/name:`),
-so that reading a config never imports plugins.
+Only the few keys the tooling needs are read (docs_dir, site_dir, theme.language, and
+extra.i18n, the locale's reader-facing strings, from the locale's own file: a translation
+inherits the source's config, not its strings), with a YAML loader that tolerates MkDocs'
+own tags (`!ENV`, `!!python/name:`), so that reading a config never imports plugins.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Final
 
 import yaml
 
-from tools.i18n.strings import default_banners, language_name
+from tools.i18n.strings import language_name, missing_keys
 
 SOURCE_CONFIG: Final = "mkdocs.yml"
 LOCALE_CONFIG_RE: Final = re.compile(r"^mkdocs\.(?P<code>[a-z]{2,3}(?:-[A-Za-z]{2,4})?)\.yml$")
@@ -53,10 +54,7 @@ def _merge(parent: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def read_config(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """The config at `path` with its INHERIT chain resolved (relative to each file)."""
-    if path in _seen:
-        raise I18nError(f"{path}: INHERIT loops back to itself")
+def _read_file(path: Path) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TolerantLoader) or {}
     except OSError as exc:
@@ -65,6 +63,21 @@ def read_config(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise I18nError(f"{path}: invalid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise I18nError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def own_strings(path: Path) -> dict[str, Any]:
+    """`extra.i18n` as the file at `path` itself writes it, without what it inherits."""
+    extra = _read_file(path).get("extra") or {}
+    strings = extra.get("i18n") if isinstance(extra, Mapping) else None
+    return dict(strings) if isinstance(strings, Mapping) else {}
+
+
+def read_config(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The config at `path` with its INHERIT chain resolved (relative to each file)."""
+    if path in _seen:
+        raise I18nError(f"{path}: INHERIT loops back to itself")
+    data = _read_file(path)
     parent = data.pop("INHERIT", None)
     if parent is None:
         return data
@@ -84,15 +97,29 @@ class Locale:
     docs_dir: Path
     site_dir: Path
     is_source: bool
-    # extra.i18n of the config: banner strings and the language's name.
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    # extra.i18n of the locale's own file: every reader-facing string of the locale.
+    strings: Mapping[str, Any] = field(default_factory=dict)
 
-    def banner(self, key: str) -> str:
-        """A banner string: the config's, else the built-in default for the language."""
-        value = self.settings.get(key)
-        if isinstance(value, str) and value.strip():
-            return value
-        return default_banners(self.code)[0][key]
+    def missing_strings(self) -> list[str]:
+        return missing_keys(self.strings, self.is_source)
+
+    def check_strings(self) -> None:
+        """A clear error, naming the locale, its file and the keys, if strings are missing."""
+        missing = self.missing_strings()
+        if missing:
+            raise I18nError(
+                f"locale {self.code!r} ({self.config_file.name}): extra.i18n has no "
+                f"{', '.join(missing)} (each locale writes all its reader-facing strings; "
+                "see mkdocs.en.yml)"
+            )
+
+    def text(self, key: str) -> str:
+        """One of the locale's strings (check_strings has said it is there)."""
+        if key in self.missing_strings() or key not in self.strings:
+            raise I18nError(
+                f"locale {self.code!r} ({self.config_file.name}): extra.i18n has no {key}"
+            )
+        return str(self.strings[key])
 
 
 @dataclass(frozen=True)
@@ -120,18 +147,16 @@ def _locale_from(path: Path, data: Mapping[str, Any], *, is_source: bool) -> Loc
     code = theme.get("language") if isinstance(theme, Mapping) else None
     if not isinstance(code, str) or not code:
         raise I18nError(f"{path}: theme.language is not set")
-    extra = data.get("extra") or {}
-    settings = extra.get("i18n") if isinstance(extra, Mapping) else None
-    settings = settings if isinstance(settings, Mapping) else {}
+    strings = own_strings(path)
     base = path.parent
     return Locale(
         code=code,
-        name=str(settings.get("name") or language_name(code)),
+        name=str(strings.get("name") or language_name(code)),
         config_file=path,
         docs_dir=(base / str(data.get("docs_dir", "docs"))).resolve(),
         site_dir=(base / str(data.get("site_dir", "site"))).resolve(),
         is_source=is_source,
-        settings=settings,
+        strings=strings,
     )
 
 

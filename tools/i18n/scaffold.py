@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,14 @@ from tools.i18n import frontmatter
 from tools.i18n.gitrepo import Repo
 from tools.i18n.locales import I18nError, Project, read_config
 from tools.i18n.report import SOURCE_COMMIT_KEY
-from tools.i18n.strings import BANNER_KEYS, default_banners, language_name, palette_name
+from tools.i18n.strings import (
+    BANNER_KEYS,
+    COMMON_KEYS,
+    NOTE_KEYS,
+    known_banners,
+    language_name,
+    palette_name,
+)
 
 CODE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})?$")
 # The glossary page, relative to the docs folders; its stub is what a new locale starts with.
@@ -29,8 +36,8 @@ def _material_languages() -> set[str]:
     return {p.stem for p in folder.glob("*.html")}
 
 
-def _yaml_str(value: str) -> str:
-    # JSON strings are valid YAML scalars and escape everything that needs it.
+def _yaml_str(value: Any) -> str:
+    # JSON strings and lists are valid YAML and escape everything that needs it.
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -59,10 +66,32 @@ def _palette(source: dict[str, Any], code: str) -> list[str]:
     return [*head, "  palette:", *(f"    {line}" for line in dumped.splitlines())]
 
 
-def locale_config(code: str, source: dict[str, Any], source_config: str = "mkdocs.yml") -> str:
-    """The text of `mkdocs.<code>.yml`; `source` is the source config (for texts to translate)."""
-    banners, translated = default_banners(code)
-    todo = "" if translated else "  # TODO: translate"
+def _strings(code: str, start: Mapping[str, Any]) -> list[str]:
+    """`extra.i18n` of a new locale: the language's name, the banners this tool knows in
+    that language, and every other string from `start` (another locale's) to translate."""
+    known = {"name": language_name(code), **known_banners(code)}
+    lines = []
+    for key in (*COMMON_KEYS, *BANNER_KEYS):
+        if key == NOTE_KEYS[0]:
+            lines.append("    # The note under each page the doctest verified.")
+        if key == BANNER_KEYS[0]:
+            lines.append("    # Banners on pages not translated yet, or whose source has changed.")
+        if key in known:
+            lines.append(f"    {key}: {_yaml_str(known[key])}")
+        else:
+            value = start.get(key, "")
+            lines.append(f"    {key}: {_yaml_str(value)}  # TODO: translate")
+    return lines
+
+
+def locale_config(
+    code: str,
+    source: dict[str, Any],
+    source_config: str = "mkdocs.yml",
+    start: Mapping[str, Any] | None = None,
+) -> str:
+    """The text of `mkdocs.<code>.yml`; `source` is the source config (for texts to
+    translate), `start` the strings of an existing locale to start the new one's from."""
     texts = [
         f"{key}: {_yaml_str(str(source[key]).strip())}  # TODO: translate"
         for key in ("site_name", "site_description", "copyright")
@@ -102,10 +131,9 @@ def locale_config(code: str, source: dict[str, Any], source_config: str = "mkdoc
         f"# snippets/abbreviations.{code}.md and append that instead (see mkdocs.en.yml).",
         "",
         "extra:",
+        "  # Every reader-facing string of this locale (the build fails if one is missing).",
         "  i18n:",
-        f"    name: {_yaml_str(language_name(code))}",
-        "    # Banners shown on pages not translated yet, or whose French source changed since.",
-        *(f"    {key}: {_yaml_str(banners[key])}{todo}" for key in BANNER_KEYS),
+        *_strings(code, start or {}),
     ]
     return "\n".join(lines) + "\n"
 
@@ -128,8 +156,11 @@ def add_locale(project: Project, code: str) -> list[Path]:
         )
     source_glossary = project.source.docs_dir / GLOSSARY_PAGE
     stub = _glossary_stub(project, source_glossary, code)
+    # English is the language a translator most likely reads: its strings, else the source's.
+    start = next((loc for loc in project.translations if loc.code == "en"), project.source)
     config.write_text(
-        locale_config(code, read_config(project.source.config_file)), encoding="utf-8"
+        locale_config(code, read_config(project.source.config_file), start=start.strings),
+        encoding="utf-8",
     )
     target = docs / GLOSSARY_PAGE
     target.parent.mkdir(parents=True)

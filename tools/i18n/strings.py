@@ -1,13 +1,68 @@
-"""Default reader-facing strings per language: language names and the banner texts.
+"""The reader-facing strings of a locale: which keys each locale's config must define, how a
+text with plural forms is written, and the defaults `add-locale` starts a new locale with.
 
-A locale's config may override any of them under `extra.i18n` (see `add-locale`, which
-writes them out so translators see and edit them). A language missing here gets the English
-text, marked for translation by the scaffold.
+Each locale's strings live in one place, its own config under `extra.i18n` (mkdocs.yml for
+the French source, mkdocs.<code>.yml for a translation): the banners of a translation and
+the "verified" note under each page's title. The build reads only those; a locale that lacks
+a key fails the build, naming the locale, its file and the key (hooks/i18n.py). The tables
+below are only what `add-locale` writes into a new locale's config: editing them changes no
+existing locale.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+# Every locale: its name in the language switcher, how it writes a date and which counts
+# take the singular (French: 0 and 1; English: 1), and the "verified" note. A note text may
+# choose a word by a count: `{passed|exemple|exemples}`.
+NOTE_KEYS: Final = (
+    "verified_ok",
+    "verified_skipped",
+    "verified_failed",
+    "verified_failed_skipped",
+    "verified_title",
+)
+COMMON_KEYS: Final = ("name", "date_format", "plural_one", *NOTE_KEYS)
+# A translation also shows banners on pages not translated yet, or whose source changed.
+BANNER_KEYS: Final = (
+    "untranslated_title",
+    "untranslated_text",
+    "outdated_title",
+    "outdated_text",
+    "source_link",
+)
+TRANSLATION_KEYS: Final = (*COMMON_KEYS, *BANNER_KEYS)
+
+
+def required_keys(is_source: bool) -> tuple[str, ...]:
+    return COMMON_KEYS if is_source else TRANSLATION_KEYS
+
+
+def missing_keys(strings: Mapping[str, Any], is_source: bool) -> list[str]:
+    """The keys a locale's `extra.i18n` lacks (an empty value counts as missing)."""
+    return [
+        key
+        for key in required_keys(is_source)
+        if strings.get(key) is None or (isinstance(strings[key], str) and not strings[key].strip())
+    ]
+
+
+_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
+
+
+def format_text(template: str, plural_one: list[int], **values: Any) -> str:
+    """`template` with `{count|one|other}` resolved by `values[count]`, then str.format."""
+
+    def choose(m: re.Match[str]) -> str:
+        return m[2] if int(values[m[1]]) in plural_one else m[3]
+
+    return _PLURAL.sub(choose, template).format(**values)
+
+
+# -- what add-locale starts a new locale with ------------------------------------------------
 
 # Each language named in its own language, as the language switcher shows it.
 LANGUAGE_NAMES: Final[dict[str, str]] = {
@@ -20,29 +75,10 @@ LANGUAGE_NAMES: Final[dict[str, str]] = {
     "pt": "Português",
 }
 
-# Banner keys, in the order the scaffold writes them.
-BANNER_KEYS: Final = (
-    "untranslated_title",
-    "untranslated_text",
-    "outdated_title",
-    "outdated_text",
-    "source_link",
-)
-
-# The source is French: every text says so in the reader's language.
+# Banners in languages that have no locale yet (the source is French: every text says so in
+# the reader's language). English has its locale: mkdocs.en.yml holds its strings, and a
+# language missing here starts from them, marked for translation.
 BANNERS: Final[dict[str, dict[str, str]]] = {
-    "en": {
-        "untranslated_title": "Not translated yet",
-        "untranslated_text": (
-            "This page has not been translated into English yet: below is the French original."
-        ),
-        "outdated_title": "Translation out of date",
-        "outdated_text": (
-            "The French original of this page has changed since this translation was made:"
-            " some of it may be missing or no longer accurate."
-        ),
-        "source_link": "Read the French original",
-    },
     "de": {
         "untranslated_title": "Noch nicht übersetzt",
         "untranslated_text": (
@@ -82,21 +118,18 @@ BANNERS: Final[dict[str, dict[str, str]]] = {
     },
 }
 
-# The English strings stand in for a language this table lacks; the scaffold flags them.
-FALLBACK_LANGUAGE: Final = "en"
-
 
 def language_name(code: str) -> str:
     """The language's own name for `code`, or the code itself when unknown."""
     return LANGUAGE_NAMES.get(code, LANGUAGE_NAMES.get(code.split("-")[0], code))
 
 
-def default_banners(code: str) -> tuple[dict[str, str], bool]:
-    """Banner strings for `code`, and whether they are really in that language."""
+def known_banners(code: str) -> dict[str, str]:
+    """The banners this table has in language `code` (none for most languages)."""
     for key in (code, code.split("-")[0]):
         if key in BANNERS:
-            return dict(BANNERS[key]), True
-    return dict(BANNERS[FALLBACK_LANGUAGE]), False
+            return dict(BANNERS[key])
+    return {}
 
 
 # The French source's theme toggle names (mkdocs.yml theme.palette), per language.

@@ -13,6 +13,7 @@ import pytest
 
 from tests.unit.doctest.project import REPO
 from tools.doctest.report import Report, ReportError
+from tools.i18n.locales import discover
 
 spec = importlib.util.spec_from_file_location("verified_hook", REPO / "hooks" / "verified.py")
 assert spec and spec.loader
@@ -50,13 +51,17 @@ def report(**page: Any) -> dict[str, Any]:
     return {"schema": hook.SCHEMA, "schema_version": 1, "pages": {FR: entry}}
 
 
+# The project's locales: each one's strings come from its own config.
+TEXTS = {loc.code: loc.strings for loc in discover(REPO).locales}
+
+
 def note(root: Path, data: dict[str, Any] | None, rel: str = FR, locale: str = "fr") -> Any:
     """The note for `rel` from the report JSON `data`, read as the hook reads the file."""
     try:
         report = Report.from_json(data) if data is not None else None
     except ReportError:
         report = None
-    return hook.note_for(root / rel, locale, report, root)
+    return hook.note_for(root / rel, TEXTS[locale], report, root)
 
 
 def test_all_verified(root: Path) -> None:
@@ -137,7 +142,9 @@ def test_hook_inserts_the_note_under_the_title(root: Path) -> None:
     (root / "reports").mkdir()
     (root / "reports/doctest.json").write_text(json.dumps(report()))
     config = types.SimpleNamespace(
-        config_file_path=str(root / "mkdocs.yml"), theme={"language": "fr"}
+        config_file_path=str(root / "mkdocs.yml"),
+        theme={"language": "fr"},
+        extra={"i18n": TEXTS["fr"]},
     )
     hook.on_config(config)
     page = types.SimpleNamespace(file=types.SimpleNamespace(abs_src_path=str(root / FR)))
@@ -174,7 +181,26 @@ def test_the_hook_reads_what_the_doctest_writes(root: Path) -> None:
     write(root / "reports" / "doctest.json", {FR: entry}, run)
     report = Report.load(root / "reports" / "doctest.json")
     assert report is not None and report.pages[FR].network_plugin == "bridge"
-    assert hook.note_for(root / FR, "fr", report, root) == (
+    assert hook.note_for(root / FR, TEXTS["fr"], report, root) == (
         "ok",
         "2 exemples sur 2 vérifiés sur Kubernetes v1.37.2, le 26/11/2026",
+    )
+
+
+def test_a_locale_made_by_add_locale_gets_the_note_from_its_own_config(root: Path) -> None:
+    import yaml
+
+    from tools.i18n.locales import read_config
+    from tools.i18n.scaffold import locale_config
+
+    config = locale_config("de", read_config(REPO / "mkdocs.yml"), start=TEXTS["en"])
+    strings = yaml.safe_load(config)["extra"]["i18n"]
+    strings["verified_ok"] = "{passed} von {total} Beispielen geprüft auf Kubernetes {version}"
+    de = root / "docs/de/07/page.md"
+    de.parent.mkdir(parents=True)
+    de.write_text(PAGE_TEXT)
+    data = Report.from_json(report())
+    assert hook.note_for(de, strings, data, root) == (
+        "ok",
+        "12 von 12 Beispielen geprüft auf Kubernetes v1.37.2",
     )

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.unit.i18n.conftest import Site
 from tools.i18n.__main__ import main
-from tools.i18n.locales import discover
+from tools.i18n.locales import discover, own_strings
 from tools.i18n.report import build
 
 PROJECT = Path(__file__).resolve().parents[3]
@@ -46,13 +47,25 @@ def switcher(html: str) -> dict[str, str]:
     return {lang: href for href, lang in links}
 
 
+def _strings_block(config: Path) -> str:
+    """The `extra.i18n` block of one of the project's configs, as YAML."""
+    return yaml.safe_dump({"extra": {"i18n": own_strings(config)}}, allow_unicode=True)
+
+
 @pytest.fixture
 def hooked(site: Site, replace: Callable[[Path, str, str], None]) -> Site:
-    """The throwaway site with the project's hook and switcher partial."""
+    """The throwaway site with the project's hook, switcher partial and locale strings."""
     replace(
         site.root / "mkdocs.yml",
         "  font: false\n",
         f"  font: false\n  custom_dir: {OVERRIDES}\nhooks:\n  - {HOOK}\n",
+    )
+    with (site.root / "mkdocs.yml").open("a", encoding="utf-8") as config:
+        config.write(_strings_block(PROJECT / "mkdocs.yml"))
+    replace(
+        site.root / "mkdocs.en.yml",
+        "extra:\n  i18n:\n    name: English\n",
+        _strings_block(PROJECT / "mkdocs.en.yml"),
     )
     site.write("docs/fr/traduction/glossaire.md", GLOSSARY)
     site.commit("hook and glossary")
@@ -163,3 +176,22 @@ def test_build_names_a_translated_page_without_source_commit(
     )
     assert result.returncode == 1
     assert "i18n: docs/en/07/page.md: no source_commit in the front matter" in result.stderr
+
+
+def test_a_locale_missing_a_string_fails_the_build_naming_it(
+    hooked: Site, replace: Callable[[Path, str, str], None]
+) -> None:
+    assert main(["--root", str(hooked.root), "add-locale", "de"]) == 0
+    mkdocs_build(hooked.root, "mkdocs.de.yml")
+    config = hooked.root / "mkdocs.de.yml"
+    (line,) = [ln for ln in config.read_text("utf-8").splitlines() if "verified_ok:" in ln]
+    replace(config, line + "\n", "")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.de.yml"],
+        cwd=hooked.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 1
+    assert "i18n: locale 'de' (mkdocs.de.yml): extra.i18n has no verified_ok" in result.stderr
