@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.cluster.local.build import kubernetes_version
+
 from . import errors, microk8s
 from .links import section_link
 
 
 def variables() -> dict[str, str]:
-    """The names pages use, e.g. `{{ service_cidr }}`; values come from `microk8s.py`."""
+    """The names pages use, e.g. `{{ service_cidr }}`; values come from `microk8s.py`, and
+    the Kubernetes version from the release the local cluster is built from (its go.mod
+    pin), so the version readers are told is the one the examples ran on."""
     return {
-        "k8s_version": microk8s.KUBERNETES_VERSION,
+        "k8s_version": kubernetes_version(),
         "kubectl": microk8s.KUBECTL,
         "pod_cidr": microk8s.POD_CIDR,
         "service_cidr": microk8s.SERVICE_CIDR,

@@ -2,12 +2,12 @@
 
 One source of truth: the pages print these through macros, and the local test cluster
 (tools/cluster/local) is configured with the very same values, so what readers see on
-MicroK8s is what the doctest checks.
+MicroK8s is what the doctest checks. The Kubernetes version is not here: it is the local
+cluster's build pin (see `variables`).
 """
 
 from typing import Final
 
-KUBERNETES_VERSION: Final = "v1.37.2"
 KUBECTL: Final = "microk8s kubectl"
 CLUSTER_DOMAIN: Final = "cluster.local"
 POD_CIDR: Final = "10.1.0.0/16"

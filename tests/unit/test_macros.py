@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +13,9 @@ import pytest
 import macros
 from macros import errors, microk8s
 from macros.links import section_link
+from tools.doctest.render import Renderer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CONTRACT = {
     "k8s_version",
@@ -59,7 +63,14 @@ def test_contract_variables_are_defined_with_microk8s_values() -> None:
     assert values["pod_cidr"] == "10.1.0.0/16"
     assert values["cluster_domain"] == "cluster.local"
     assert values["node_port_range"] == "30000-32767"
-    assert values["k8s_version"] == microk8s.KUBERNETES_VERSION
+
+
+def test_the_version_readers_see_is_the_one_the_local_cluster_builds() -> None:
+    # Read the pin here, not through the build module: a literal in the macros would drift.
+    go_mod = (ROOT / "tools/cluster/local/gomod/kubernetes/go.mod").read_text()
+    (pin,) = re.findall(r"^require k8s\.io/kubernetes (v\S+)$", go_mod, re.M)
+    page = Renderer(ROOT / "mkdocs.yml").render(ROOT / "docs/fr/index.md")
+    assert f"Kubernetes {pin}," in " ".join(page.text.split())
 
 
 def test_dns_and_api_addresses_are_inside_the_service_range() -> None:

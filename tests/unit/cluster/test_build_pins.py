@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -84,3 +85,14 @@ def test_system_packages_cover_the_runtime() -> None:
     for package in ("runc", "iptables", "conntrack", "busybox-static", "bind9-dnsutils"):
         assert package in build.SYSTEM_PACKAGES
     assert len(set(build.SYSTEM_PACKAGES)) == len(build.SYSTEM_PACKAGES)
+
+
+def test_staging_modules_are_replaced_with_the_pinned_release() -> None:
+    # k8s.io/kubernetes v1.X.Y needs its staging modules at v0.X.Y: bumping the pin without
+    # them builds a mix of two releases.
+    pin = build.kubernetes_version()
+    go_mod = (build.GOMOD_DIR / "kubernetes" / "go.mod").read_text()
+    replaced = dict(re.findall(r"^\s*(k8s\.io/\S+) => k8s\.io/\S+ (v\S+)$", go_mod, re.M))
+    assert len(replaced) > 20
+    wrong = {m: v for m, v in replaced.items() if v != "v0" + pin.removeprefix("v1")}
+    assert not wrong, f"staging modules not at the {pin} release: {wrong}"

@@ -258,6 +258,13 @@ def component_key(component: Component, toolchain: str, gomod_dir: Path = GOMOD_
     return digest.hexdigest()[:16]
 
 
+def kubernetes_version(gomod_dir: Path = GOMOD_DIR) -> str:
+    """The Kubernetes release the local cluster builds (`v1.37.2`), which the pages show
+    readers as `{{ k8s_version }}`: one pin, gomod/kubernetes/go.mod."""
+    (kubernetes,) = (c for c in COMPONENTS if c.name == "kubernetes")
+    return pinned_version(kubernetes, gomod_dir)
+
+
 def pins(gomod_dir: Path = GOMOD_DIR) -> dict[str, str]:
     """Component name -> pinned version."""
     return {c.name: pinned_version(c, gomod_dir) for c in COMPONENTS}
