@@ -1,8 +1,10 @@
 """Sessions for building the site and running every test.
 
 `nox -s serve` serves the site; `nox -s verify` runs every test, including the doctest on
-the local cluster. Each stream of work owns one `_run_*` helper below, so that `verify`
-and the single-purpose sessions run exactly the same steps.
+the local cluster. Each step is one `_run_*` helper below, so that `verify` and the
+single-purpose sessions run exactly the same steps. The programs live in tools/ (the
+doctest harness, the local cluster, the translators' and spelling tools), the tests in
+tests/ (unit/, site/, cluster/).
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def _run_translations(session: nox.Session, *args: str) -> None:
 
 
 def _run_cluster(session: nox.Session, *args: str) -> None:
-    """The local cluster (issue 4): its Debian packages first, then `python -m tools.cluster`."""
+    """The local cluster: its Debian packages first, then `python -m tools.cluster`."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from tools.cluster.local.build import SYSTEM_PACKAGES
@@ -112,7 +114,7 @@ def _run_cluster_teardown(session: nox.Session) -> None:
 
 
 def _run_doctest(session: nox.Session, *args: str) -> None:
-    """Every example of docs/fr against a cluster (issue 3; CONTRIBUTING.md).
+    """Every example of docs/fr against a cluster (the harness: tools/doctest; CONTRIBUTING.md).
 
     `--cluster` defaults to auto: the local cluster on this machine (Linux, root, no
     MicroK8s or kind), `-- --cluster=kind|microk8s|existing --context X` elsewhere.

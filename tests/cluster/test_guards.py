@@ -1,4 +1,5 @@
-"""The network-safety guards (DESIGN §5) are in place while the cluster runs.
+"""The network-safety guards (all traffic stays on this machine) are in place while the
+cluster runs.
 
 Checked by inspecting rules, routes, addresses and sockets: never by sending a packet to an
 address outside the machine.

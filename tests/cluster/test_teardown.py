@@ -104,11 +104,9 @@ def test_a_component_that_exits_is_named_with_its_log(monkeypatch: pytest.Monkey
 
 def test_down_cleans_up_after_a_crash_of_up() -> None:
     layout = _layout()
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     up = subprocess.Popen(
         [sys.executable, "-m", "tools.cluster", "up"],
         cwd=REPO_ROOT,
-        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -17,7 +17,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-# DESIGN §7, plus the flags without which Chromium calls Google at start-up.
+# Headless, no sandbox (root), no GPU, plus the flags without which Chromium calls Google
+# at start-up: every request must go to the test server.
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -32,7 +32,7 @@ import yaml
 
 from tools.cluster.contract import ProviderError
 from tools.cluster.kubectl import kubectl as run_kubectl
-from tools.cluster.providers.base import write_private
+from tools.cluster.private import write_private
 
 PREFIX = "doctest-"
 MANAGED_BY = "app.kubernetes.io/managed-by=reseau-k8s-doctest"

@@ -1,10 +1,11 @@
 """Each component's command line and configuration files.
 
 Pure functions from the cluster's values to argv lists and file contents, so that they can be
-read and unit-tested without starting anything. Choices that this host imposes (DESIGN §4):
-cgroup v1 with the cgroupfs driver, no systemd, swap allowed, kube-proxy never writes the
-conntrack sysctls. Choices for safety (DESIGN §5): every listener on loopback or the node
-address, TLS with the cluster CA everywhere, no anonymous access.
+read and unit-tested without starting anything. Choices that this host imposes: cgroup v1
+with the cgroupfs driver, no systemd, swap allowed, kube-proxy never writes the conntrack
+sysctls. Choices for safety (nothing of the cluster may reach outside the machine): every
+listener on loopback or the node address, TLS with the cluster CA everywhere, no anonymous
+access.
 """
 
 from __future__ import annotations
@@ -42,10 +43,6 @@ class Context:
 
     def kubeconfig(self, name: str) -> str:
         return str(self.layout.kubeconfigs / f"{name}.conf")
-
-    @property
-    def apiserver_url(self) -> str:
-        return f"https://{self.node_ip}:{settings.APISERVER_PORT}"
 
 
 def _flags(values: dict[str, Any]) -> list[str]:

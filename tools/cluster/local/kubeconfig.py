@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from tools.cluster.local.pki import Pki
-from tools.cluster.local.state import write_private
+from tools.cluster.private import write_private
 
 CLUSTER = "reseau-k8s"
 

@@ -103,7 +103,7 @@ def _layout() -> Layout:
 def _admin(layout: Layout, node_ip: str, timeout: float = 2.0) -> Client:
     bundle = pki.load(layout.pki, node_ip)
     return Client(
-        f"https://{node_ip}:{settings.APISERVER_PORT}",
+        settings.apiserver_url(node_ip),
         bundle.ca_cert,
         bundle.cert("admin"),
         bundle.key("admin"),
@@ -239,7 +239,7 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
 
     state.create_root(layout)
     certs = pki.generate(layout.pki, node_ip)
-    kubeconfig.write_all(layout.kubeconfigs, f"https://{node_ip}:{settings.APISERVER_PORT}", certs)
+    kubeconfig.write_all(layout.kubeconfigs, settings.apiserver_url(node_ip), certs)
     runc = shutil.which("runc")
     if runc is None:
         raise preflight.PreflightError("runc is missing (Debian package runc)")
@@ -273,8 +273,8 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
     clock("etcd healthy; started kube-apiserver")
 
     store = store_future.result()
-    python_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    sup.start("registry", registry.registry_command(store, registry_port), python_env, REPO_ROOT)
+    # `python -m tools.cluster.local.registry`, from the repository (where -m finds it).
+    sup.start("registry", registry.registry_command(store, registry_port), cwd=REPO_ROOT)
     # Pull the images every pod needs while the apiserver starts.
     pull = _start_prepull(ctx, [images.PAUSE_IMAGE, images.COREDNS_IMAGE])
     clock(f"images in {store}; started the registry and the pre-pull")

@@ -1,4 +1,4 @@
-"""The node's network and the safety guards (DESIGN §5): all traffic stays on this machine.
+"""The node's network and the safety guards: all traffic stays on this machine.
 
 - The node address lives on an interface the cluster owns (never the machine's NIC).
 - The service range is routed to that interface: a ClusterIP packet that kube-proxy did

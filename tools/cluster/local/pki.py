@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tools.cluster.local import settings
-from tools.cluster.local.state import write_private
+from tools.cluster.private import write_private
 
 VALIDITY = datetime.timedelta(days=365)
 

@@ -153,9 +153,14 @@ def make_server(store: Path, port: int) -> ThreadingHTTPServer:
     return server
 
 
+# The module's name as `python -m` runs it (then its own __name__ is "__main__").
+MODULE: Final = "tools.cluster.local.registry"
+
+
 def registry_command(store: Path, port: int) -> list[str]:
-    """The argv that runs the registry in its own process (the caller records its PID)."""
-    return [sys.executable, "-m", "tools.cluster.local.registry", str(store), "--port", str(port)]
+    """The argv that runs the registry in its own process (the caller records its PID), from
+    the repository's root: `python -m` finds the module there."""
+    return [sys.executable, "-m", MODULE, str(store), "--port", str(port)]
 
 
 def hosts_toml(port: int) -> dict[str, str]:

@@ -43,7 +43,8 @@ DEFAULT_NODE_IP: Final = "10.152.182.1"
 BRIDGE: Final = "cni0"
 CNI_NETWORK: Final = "reseau-k8s"
 
-# Our own iptables chains, jumped to from FORWARD and INPUT (DESIGN §5).
+# Our own iptables chains, jumped to from FORWARD and INPUT: the guards that keep every
+# packet of the cluster on this machine (see network.py).
 GUARD_CHAIN: Final = "RESEAU-K8S-GUARD"
 GUARD_INPUT_CHAIN: Final = "RESEAU-K8S-GUARD-IN"
 GUARD_OUTPUT_CHAIN: Final = "RESEAU-K8S-GUARD-OUT"
@@ -77,6 +78,11 @@ def node_ip() -> str:
         if address in ipaddress.ip_network(cidr):
             raise ValueError(f"RESEAU_K8S_NODE_IP={value!r} lies inside {cidr}")
     return value
+
+
+def apiserver_url(node_ip: str) -> str:
+    """Where the API server answers: the node address (pods reach it there too)."""
+    return f"https://{node_ip}:{APISERVER_PORT}"
 
 
 def state_dir() -> Path:
@@ -162,10 +168,6 @@ class Layout:
     @property
     def cni_ipam(self) -> Path:
         return self.root / "cni" / "ipam"
-
-    @property
-    def registry_store(self) -> Path:
-        return self.root / "registry"
 
     @property
     def resolv_conf(self) -> Path:

@@ -12,7 +12,6 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tools.cluster.local.settings import Layout
@@ -93,11 +92,3 @@ def read_info(layout: Layout) -> dict[str, Any] | None:
         return json.loads(layout.info.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file readable by root only (keys, kubeconfigs)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.cluster.local import cgroups, mounts, network, settings, state, supervisor
+from tools.cluster.local import cgroups, mounts, network, registry, settings, state, supervisor
 from tools.cluster.local.components import CGROUP_ROOT
 from tools.cluster.local.settings import Layout
 
@@ -215,7 +215,7 @@ def _cluster_processes(layout: Layout) -> list[str]:
             continue
         component = Path(text[0]).name in COMPONENT_BINARIES
         names_state = any(str(layout.root) in a for a in text)
-        if (component and names_state) or "tools.cluster.local.registry" in text:
+        if (component and names_state) or registry.MODULE in text:
             found.append(f"process {entry} ({' '.join(text)[:80]})")
     return found
 

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from tools.cluster.contract import Capability, ClusterInfo, ProviderKind
-
-
-def write_private(path: Path, text: str) -> Path:
-    """Kubeconfigs hold credentials: 0600 from the start."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    return path
+from tools.cluster.private import write_private
 
 
 class Provider:

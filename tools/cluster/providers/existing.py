@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tools.cluster.contract import ClusterInfo, ProviderKind
 from tools.cluster.kubectl import describe, kubectl_binary, run
-from tools.cluster.providers.base import Provider, write_private
+from tools.cluster.private import write_private
+from tools.cluster.providers.base import Provider
 
 
 class ExistingProvider(Provider):

@@ -11,7 +11,8 @@ from dataclasses import replace
 
 from tools.cluster.contract import Capability, ClusterInfo, ProviderError, ProviderKind
 from tools.cluster.kubectl import describe, run
-from tools.cluster.providers.base import Provider, write_private
+from tools.cluster.private import write_private
+from tools.cluster.providers.base import Provider
 
 
 class MicroK8sProvider(Provider):

@@ -40,7 +40,6 @@ def coredns_image() -> str:
 
 
 COREDNS_IMAGE: Final = coredns_image()
-IMAGES: Final = (BUSYBOX_IMAGE, NETSHOOT_IMAGE, NGINX_IMAGE, PAUSE_IMAGE, COREDNS_IMAGE)
 
 Progress = Callable[[str], None]
 

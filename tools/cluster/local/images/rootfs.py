@@ -34,16 +34,6 @@ def package_files(package: str) -> frozenset[str]:
     return frozenset(out.stdout.split("\n")) - {""}
 
 
-@functools.cache
-def package_version(package: str) -> str:
-    out = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True
-    )
-    if out.returncode != 0 or not out.stdout:
-        raise ImageBuildError(f"Debian package {package} is not installed")
-    return out.stdout
-
-
 def package_file(package: str, path: str) -> Path:
     """`path` as installed by `package` (alternatives symlinks followed later by copying)."""
     if path not in package_files(package):
