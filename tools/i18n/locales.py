@@ -147,7 +147,11 @@ def _locale_from(path: Path, data: Mapping[str, Any], *, is_source: bool) -> Loc
     code = theme.get("language") if isinstance(theme, Mapping) else None
     if not isinstance(code, str) or not code:
         raise I18nError(f"{path}: theme.language is not set")
-    strings = own_strings(path)
+    # A translation's own file only: it inherits the source's config, not the source's words.
+    # The source's whole INHERIT chain (a test tree built on mkdocs.yml is a source too).
+    extra = data.get("extra") or {}
+    merged = extra.get("i18n") if isinstance(extra, Mapping) else None
+    strings = dict(merged) if is_source and isinstance(merged, Mapping) else own_strings(path)
     base = path.parent
     return Locale(
         code=code,
