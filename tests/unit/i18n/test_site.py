@@ -30,15 +30,26 @@ GLOSSARY = """\
 """
 
 
-def mkdocs_build(root: Path, config: str = "mkdocs.yml") -> None:
-    result = subprocess.run(
+def _mkdocs(root: Path, config: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", config],
         cwd=root,
         capture_output=True,
         text=True,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
+
+
+def mkdocs_build(root: Path, config: str = "mkdocs.yml") -> None:
+    result = _mkdocs(root, config)
     assert result.returncode == 0, result.stderr
+
+
+def failed_build(root: Path, config: str) -> str:
+    """The error output of a build that must fail."""
+    result = _mkdocs(root, config)
+    assert result.returncode == 1
+    return result.stderr
 
 
 def switcher(html: str) -> dict[str, str]:
@@ -167,15 +178,8 @@ def test_build_names_a_translated_page_without_source_commit(
 ) -> None:
     page = hooked.root / "docs/en/07/page.md"
     page.write_text(re.sub(r"source_commit: \w+\n", "", page.read_text("utf-8")), "utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.en.yml"],
-        cwd=hooked.root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert result.returncode == 1
-    assert "i18n: docs/en/07/page.md: no source_commit in the front matter" in result.stderr
+    errors = failed_build(hooked.root, "mkdocs.en.yml")
+    assert "i18n: docs/en/07/page.md: no source_commit in the front matter" in errors
 
 
 def test_a_locale_missing_a_string_fails_the_build_naming_it(
@@ -186,12 +190,5 @@ def test_a_locale_missing_a_string_fails_the_build_naming_it(
     config = hooked.root / "mkdocs.de.yml"
     (line,) = [ln for ln in config.read_text("utf-8").splitlines() if "verified_ok:" in ln]
     replace(config, line + "\n", "")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.de.yml"],
-        cwd=hooked.root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert result.returncode == 1
-    assert "i18n: locale 'de' (mkdocs.de.yml): extra.i18n has no verified_ok" in result.stderr
+    errors = failed_build(hooked.root, "mkdocs.de.yml")
+    assert "i18n: locale 'de' (mkdocs.de.yml): extra.i18n has no verified_ok" in errors
