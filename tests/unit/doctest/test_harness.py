@@ -442,3 +442,22 @@ def test_keep_going_runs_the_rest_of_the_page(tmp_path: Path) -> None:
     result = run_doctest(root, "--keep-going")
     assert result.example("a.md", 3)["status"] == "failed"
     assert result.example("a.md", 9)["status"] == "passed"
+
+
+def test_pages_run_under_xdist_with_the_controller_cluster(tmp_path: Path) -> None:
+    # The workers get the controller's ClusterInfo and report back to it.
+    pages = {
+        "a.md": "# A\n\n```console\n$ echo hi\nhi\n```\n",
+        "b.md": "# B\n\n```bash\ntrue\n```\n\n```console\n$ echo x\ny\n```\n",
+    }
+    result = run_doctest(make_project(tmp_path, pages), "-n", "2", "--dist", "loadfile")
+    assert result.returncode == 1
+    assert result.report["run"]["provider"] == "none"
+    assert result.page("a.md")["result"] == "passed"
+    assert result.page("b.md")["counts"] == {
+        "examples": 2,
+        "run": 2,
+        "passed": 1,
+        "failed": 1,
+        "skipped": 0,
+    }
