@@ -56,6 +56,9 @@ def _apt(session: nox.Session, *packages: str) -> None:
 def _run_lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # The pages' Markdown ([tool.rumdl] in pyproject.toml): a list without a blank line
+    # before it, a code block without its language…
+    session.run("rumdl", "check")
 
 
 def _vendor_assets(session: nox.Session) -> None:
@@ -132,7 +135,7 @@ def _run_doctest(session: nox.Session, *args: str) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, on every Python file."""
+    """ruff on every Python file, rumdl on the pages."""
     _install(session, "lint")
     _run_lint(session)
 

@@ -44,9 +44,7 @@ def to_local_svg(
 ) -> Element:
     """pymdownx.emoji generator: Material's icons as Material draws them, emoji inlined."""
     if not uc:
-        return material_emoji.to_svg(
-            index, shortname, alias, uc, alt, title, category, options, md
-        )
+        return material_emoji.to_svg(index, shortname, alias, uc, alt, title, category, options, md)
     path = _svg_file(uc)
     if path is None:
         raise PluginError(

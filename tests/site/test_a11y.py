@@ -6,7 +6,8 @@ report are ours), so nothing is fetched from a CDN. Every page of site/ (site/en
 is served on 127.0.0.1 and checked in the light scheme with every rule axe runs by default,
 then in the dark scheme with the rules whose verdict depends on colours.
 
-A `critical` or `serious` violation fails the test unless tests/site/a11y_allowlist.py
+A `critical` or `serious` violation, or any `landmark-unique` or `empty-table-header`
+(moderate and minor for axe, but they leave a screen-reader user lost), fails the test unless tests/site/a11y_allowlist.py
 explains that Material causes it on exactly those elements. Everything, including the
 allowed and the `moderate`/`minor` ones, goes to the printed summary and reports/a11y.json.
 """
@@ -29,6 +30,9 @@ from tests.site.test_browser import browser_context  # noqa: F401  (same Chromiu
 pytestmark = pytest.mark.browser
 
 BLOCKING = ("critical", "serious")
+# Rules that fail whatever impact axe gives them (moderate, minor): two navigation landmarks
+# with the same name, or a table header cell without text, leave a screen-reader user lost.
+ALWAYS_BLOCKING = ("landmark-unique", "empty-table-header")
 REPORT = ROOT / "reports" / "a11y.json"
 # The dark scheme changes colours only: the rules about colours are run again there.
 SCHEMES: dict[str, list[str] | None] = {
@@ -135,7 +139,9 @@ def classify(raw: dict, allowed: tuple[Allowed, ...] = ALLOWED) -> list[Violatio
                 impact=min((n["impact"] for n in free or nodes), key=_IMPACTS.index),
                 count=len(nodes),
                 allowed=len(nodes) - len(free),
-                blocking=any(n["impact"] in BLOCKING for n in free),
+                blocking=any(
+                    n["impact"] in BLOCKING or item["rule"] in ALWAYS_BLOCKING for n in free
+                ),
                 target=(free or nodes)[0]["target"],
                 help=item["help"],
                 help_url=item["helpUrl"],
@@ -303,6 +309,26 @@ def test_a_project_violation_fails_and_an_allowed_one_does_not(
     dialog = violations["aria-dialog-name"]
     assert (dialog.blocking, dialog.allowed, dialog.count) == (False, 1, 1)
     assert dialog.allowed_by == {".md-search[role=dialog]": 1}
+
+
+_UNNAMED_LANDMARKS = """<!doctype html><html lang="fr"><head><title>Essai</title></head><body>
+<nav aria-labelledby="a"><label id="a"><span></span></label><a href="#">Un</a></nav>
+<nav aria-labelledby="b"><label id="b"><span></span></label><a href="#">Deux</a></nav>
+<main><h1>Essai</h1>
+<table><thead><tr><th></th><th>Configuration</th></tr></thead>
+<tbody><tr><td>MicroK8s</td><td>/var/snap</td></tr></tbody></table></main>
+</body></html>"""
+
+
+def test_unnamed_landmarks_and_empty_headers_fail(tab: tuple[object, list[str]]) -> None:
+    """Material's section navs before hooks/nav_labels.py, and a `| | a | b |` table."""
+    page, _ = tab
+    page.set_content(_UNNAMED_LANDMARKS)  # type: ignore[attr-defined]
+    violations = {v.rule: v for v in classify(run_axe(page, None))}
+    for rule in ALWAYS_BLOCKING:
+        assert rule in violations, violations
+        assert violations[rule].impact in ("moderate", "minor")
+        assert violations[rule].blocking
 
 
 def test_an_allow_list_entry_covers_only_its_selector(tab: tuple[object, list[str]]) -> None:
