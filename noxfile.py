@@ -174,12 +174,11 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def serve(session: nox.Session) -> None:
-    """Build and serve the site on http://127.0.0.1:8000 with live reload."""
+    """Every locale on http://127.0.0.1:8000 (French at /, English at /en/), rebuilt and
+    reloaded when a page, a config, a template, a snippet, a macro or a hook changes."""
     _install(session, "docs")
     _vendor_assets(session)
-    session.run(
-        "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", *session.posargs, env=_MKDOCS_ENV
-    )
+    session.run("python", "-m", "tools.serve", *session.posargs, env=_MKDOCS_ENV)
 
 
 @nox.session
