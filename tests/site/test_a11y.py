@@ -7,8 +7,9 @@ is served on 127.0.0.1 and checked in the light scheme with every rule axe runs 
 then in the dark scheme with the rules whose verdict depends on colours.
 
 A `critical` or `serious` violation, or any `landmark-unique` or `empty-table-header`
-(moderate and minor for axe, but they leave a screen-reader user lost), fails the test unless tests/site/a11y_allowlist.py
-explains that Material causes it on exactly those elements. Everything, including the
+(moderate and minor for axe, but they leave a screen-reader user lost), fails the test
+unless tests/site/a11y_allowlist.py explains that Material causes it on exactly those
+elements. Everything, including the
 allowed and the `moderate`/`minor` ones, goes to the printed summary and reports/a11y.json.
 """
 

@@ -107,7 +107,7 @@ def test_french_pages_have_no_english_interface(built_site: Path) -> None:
     ("html", "bad"),
     [
         # Material's own footer partial and Python-Markdown's default permalink title.
-        ('<div class="md-copyright">\n    Made with\n    <a href="#">Material for MkDocs</a>', True),
+        ('<div class="md-copyright">\n    Made with\n    <a href="#">Material</a>', True),
         ('<a class="headerlink" href="#x" title="Permanent link">¶</a>', True),
         ('<input placeholder="Search">', True),
         ('<script id="__config" type="application/json">{"translations": '
