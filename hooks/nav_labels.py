@@ -45,3 +45,8 @@ def name_sections(page_html: str) -> str:
 
 def on_post_page(output: str, **_: Any) -> str:
     return name_sections(output)
+
+
+def on_post_template(output_content: str, **_: Any) -> str:
+    # 404.html is a theme template, not a page: rendered without on_post_page.
+    return name_sections(output_content)

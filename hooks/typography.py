@@ -90,3 +90,10 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig, **_: Any) -> str
     if str(config.theme.get("language") or "") != "fr":
         return output
     return french_html(output)
+
+
+def on_post_template(output_content: str, template_name: str, config: MkDocsConfig) -> str:
+    # 404.html is a theme template, not a page: rendered without on_post_page.
+    if not template_name.endswith(".html") or config.theme.get("language") != "fr":
+        return output_content
+    return french_html(output_content)

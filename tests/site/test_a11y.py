@@ -1,10 +1,12 @@
-"""Accessibility of every built page: axe-core in Debian's Chromium, light and dark schemes.
+"""Accessibility of every built page: axe-core in Debian's Chromium, light and dark schemes,
+desktop and phone widths.
 
 axe-core's script comes from the PyPI package axe-playwright-python (its bundled
 axe.min.js, read from the installed package; only the script is used, the run and the
 report are ours), so nothing is fetched from a CDN. Every page of site/ (site/en/ included)
 is served on 127.0.0.1 and checked in the light scheme with every rule axe runs by default,
-then in the dark scheme with the rules whose verdict depends on colours.
+then in the dark scheme with the rules whose verdict depends on colours, then at a phone's
+width (390 px) with every rule.
 
 A `critical` or `serious` violation, or any `landmark-unique` or `empty-table-header`
 (moderate and minor for axe, but they leave a screen-reader user lost), fails the test
@@ -35,11 +37,16 @@ BLOCKING = ("critical", "serious")
 # with the same name, or a table header cell without text, leave a screen-reader user lost.
 ALWAYS_BLOCKING = ("landmark-unique", "empty-table-header")
 REPORT = ROOT / "reports" / "a11y.json"
-# The dark scheme changes colours only: the rules about colours are run again there.
+# The dark scheme changes colours only: the rules about colours are run again there. On a
+# phone (390 px) Material lays the page out anew (drawer navigation, no table of contents
+# column): every rule again, in the light scheme.
 SCHEMES: dict[str, list[str] | None] = {
     "light": None,
     "dark": ["color-contrast", "link-in-text-block"],
+    "phone": None,
 }
+COLOR_SCHEME = {"light": "light", "dark": "dark", "phone": "light"}
+WIDTH = {"light": 1400, "dark": 1400, "phone": 390}
 MATERIAL_SCHEME = {"light": "default", "dark": "slate"}
 
 # Runs axe in the page, then tells for each node which allow-list entry (index) covers it:
@@ -235,7 +242,7 @@ def tab(browser_context: object, site_url: str) -> Iterator[tuple[object, list[s
         page.close()
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES, reverse=True))  # light first
+@pytest.mark.parametrize("scheme", list(SCHEMES))
 def test_every_page_passes_axe(
     scheme: str,
     tab: tuple[object, list[str]],
@@ -246,7 +253,8 @@ def test_every_page_passes_axe(
     page, foreign = tab
     pages = built_pages(built_site)
     assert pages, f"aucune page HTML dans {built_site}"
-    page.emulate_media(color_scheme=scheme)  # type: ignore[attr-defined]
+    page.emulate_media(color_scheme=COLOR_SCHEME[scheme])  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": WIDTH[scheme], "height": 900})  # type: ignore[attr-defined]
     results: list[PageResult] = []
     started = time.monotonic()
     for rel in pages:
@@ -256,7 +264,8 @@ def test_every_page_passes_axe(
         if page.locator("div.mermaid").count():  # type: ignore[attr-defined]
             page.locator("div.mermaid svg").first.wait_for(state="attached")  # type: ignore[attr-defined]
         shown = page.evaluate("document.body.getAttribute('data-md-color-scheme')")  # type: ignore[attr-defined]
-        assert shown == MATERIAL_SCHEME[scheme], f"{rel} : palette {shown!r} en mode {scheme}"
+        expected = MATERIAL_SCHEME[COLOR_SCHEME[scheme]]
+        assert shown == expected, f"{rel} : palette {shown!r} en mode {scheme}"
         raw = run_axe(page, SCHEMES[scheme])
         _AXE_VERSION[:] = [raw["version"]]
         results.append(PageResult(rel, scheme, round(time.monotonic() - begin, 2), classify(raw)))

@@ -3,7 +3,8 @@
  * ends up with 5-pixel text on a phone. Here a diagram shrinks only down to the scale where
  * its smallest text is still 12 px; past that it keeps its size and scrolls sideways in its
  * box (diagrams.css), which then takes the keyboard focus so that it can be scrolled
- * without a mouse. Loaded after mermaid.min.js and before Material draws the diagrams.
+ * without a mouse; so does a table too wide for a phone. Loaded after mermaid.min.js and
+ * before Material draws the diagrams.
  * tests/site/test_diagrams.py measures the text of every diagram in Chromium.
  */
 (function () {
@@ -56,7 +57,8 @@
     })
   }
 
-  // A diagram wider than its box scrolls: let the keyboard reach it too.
+  // A diagram wider than its box scrolls, and so does a table on a phone (Material wraps
+  // tables in .md-typeset__scrollwrap): let the keyboard reach and scroll them too.
   function focusable(host) {
     if (host.scrollWidth > host.clientWidth + 1) {
       host.setAttribute("tabindex", "0")
@@ -69,16 +71,20 @@
         entries.forEach(function (entry) { focusable(entry.target) })
       })
     : null
+  var SCROLLING = "div.mermaid, .md-typeset__scrollwrap"
+  function watch(host) {
+    focusable(host)
+    if (resize) resize.observe(host)
+  }
   new MutationObserver(function (records) {
     records.forEach(function (record) {
       record.addedNodes.forEach(function (node) {
         if (node.nodeType !== 1) return
-        var hosts = node.matches("div.mermaid") ? [node] : node.querySelectorAll("div.mermaid")
-        Array.prototype.forEach.call(hosts, function (host) {
-          focusable(host)
-          if (resize) resize.observe(host)
-        })
+        if (node.matches(SCROLLING)) watch(node)
+        Array.prototype.forEach.call(node.querySelectorAll(SCROLLING), watch)
       })
     })
   }).observe(document.documentElement, { childList: true, subtree: true })
+  // What Material built before this script ran.
+  Array.prototype.forEach.call(document.querySelectorAll(SCROLLING), watch)
 })()
