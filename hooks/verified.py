@@ -2,8 +2,11 @@
 
 Reads `reports/doctest.json` (written by `nox -s doctest`, through the schema of
 `tools/doctest/report.py`) and, under the page title, says how many of the page's examples
-ran successfully on which Kubernetes version and when: "12 exemples sur 12 vérifiés sur
-Kubernetes v1.37.2, le 26/11/2026", in the words of the locale's config (`extra.i18n`).
+ran successfully, when, and on which cluster (provider, Kubernetes version, network plugin,
+number of nodes: the report has them from the cluster contract): "12 exemples sur 12
+vérifiés le 26/11/2026 sur MicroK8s (Kubernetes v1.37.2, réseau Calico, 3 nœuds)", in the
+words of the locale's config (`extra.i18n`). A page whose examples failed gets a warning
+admonition instead.
 
 Never a claim the report does not support:
 - no report, an unknown schema, or a page the report does not cover: no note;
@@ -54,6 +57,37 @@ def _text(texts: Texts, key: str) -> str:
     return value
 
 
+# Network plugins as their projects write them (the report has the lower-case id).
+PLUGIN_NAMES = {"calico": "Calico", "cilium": "Cilium", "flannel": "Flannel"}
+
+
+def describe_cluster(page: PageReport, texts: Texts) -> str:
+    """The cluster the page ran on, in the locale's words: provider, Kubernetes version,
+    network plugin and number of nodes, as the report has them from the cluster contract;
+    what the report does not know is left out, never guessed."""
+    plural_one = list(texts.get("plural_one") or [1])
+    kind = page.provider or "existing"  # an old report without a provider
+    key = f"verified_provider_{kind}"
+    provider = format_text(
+        _text(texts, key if key in texts else "verified_provider_other"), plural_one, name=kind
+    )
+    plugin = page.network_plugin if page.network_plugin not in ("", "unknown") else ""
+    return format_text(
+        _text(texts, "verified_cluster"),
+        plural_one,
+        provider=provider,
+        version=page.server_version,
+        plugin=format_text(
+            _text(texts, "verified_plugin"), plural_one, plugin=PLUGIN_NAMES.get(plugin, plugin)
+        )
+        if plugin
+        else "",
+        nodes=format_text(_text(texts, "verified_nodes"), plural_one, nodes=page.nodes)
+        if page.nodes > 0
+        else "",
+    )
+
+
 def format_note(page: PageReport, texts: Texts) -> tuple[str, str] | None:
     """(kind, text) of the note for one report page entry, in the locale of `texts`."""
     counts = page.counts
@@ -69,6 +103,7 @@ def format_note(page: PageReport, texts: Texts) -> tuple[str, str] | None:
     values = {
         "version": version,
         "date": day.strftime(_text(texts, "date_format")),
+        "cluster": describe_cluster(page, texts),
         "total": total,
         "passed": passed,
         "failed": failed,
@@ -135,11 +170,18 @@ def note_for(
 
 
 def render(kind: str, text: str, texts: Texts) -> str:
+    """The note's HTML: a discreet line when every example ran well; when some failed, a
+    warning admonition that readers cannot miss."""
+    if kind == "failed":
+        return (
+            '<div class="admonition warning doctest-note doctest-note--failed">\n'
+            f'<p class="admonition-title">{html.escape(_text(texts, "verified_failed_title"))}'
+            f"</p>\n<p>{html.escape(text)}</p>\n</div>"
+        )
     title = _text(texts, "verified_title")
-    mark = "✓ " if kind == "ok" else "⚠ "
     return (
         f'<p class="doctest-note doctest-note--{kind}" title="{html.escape(title)}">'
-        f"<small>{mark}{html.escape(text)}</small></p>"
+        f"<small>✓ {html.escape(text)}</small></p>"
     )
 
 

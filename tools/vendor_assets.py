@@ -1,7 +1,8 @@
 """Install the site's third-party browser assets into overrides/assets/vendor/ (not committed).
 
 Material for MkDocs loads Mermaid from a CDN unless `window.mermaid` already exists; the
-site ships its own copy instead, so that no page loads anything from another host. The file
+site ships its own copy instead, so that no page loads anything from another host; so it does
+for the Twemoji pictures of the emoji the pages use (hooks/emoji.py inlines them). A file
 comes from the npm registry (`npm pack`, a pinned version), is checked against a pinned
 SHA-256, and is installed only when missing or different: the nox sessions call this before
 every build, and a warm call does nothing.
@@ -48,6 +49,30 @@ ASSETS: tuple[NpmAsset, ...] = (
         member="package/LICENSE",
         target="mermaid.LICENSE.txt",
         sha256="",  # informative copy: not checked
+    ),
+    # The emoji the pages write as shortcodes (`:white_check_mark:`), inlined as SVG by
+    # hooks/emoji.py so that no emoji depends on the reader's fonts. One file per emoji the
+    # pages use: the build names a missing one.
+    *(
+        NpmAsset(
+            package="@twemoji/svg",
+            version="15.0.0",
+            member=f"package/{code}.svg",
+            target=f"twemoji/{code}.svg",
+            sha256=digest,
+        )
+        for code, digest in (
+            ("2705", "4edc998439e95d5545d33a2c3197f8fab3b633c10c11b4f934be83bee021f230"),  # ✅
+            ("1f51d", "f498ae3b3eaad15a2ce18e3e0f8d3dcd64ff10f5e35bfe85a2961311cc1a82ad"),  # 🔝
+            ("23ed", "a63764cb9c59cbe65c9b83bb91ab8918600cdebdf90c2cbd9bb173ec0185cde6"),  # ⏭
+        )
+    ),
+    NpmAsset(
+        package="@twemoji/svg",
+        version="15.0.0",
+        member="package/license",
+        target="twemoji/LICENSE.txt",
+        sha256="",  # the package's licence (the pictures are Twemoji's, CC BY 4.0)
     ),
 )
 
@@ -107,6 +132,7 @@ def _install(assets: list[NpmAsset]) -> None:
                             f"{digest}, {asset.sha256} attendu."
                         )
                     partial = VENDOR_DIR / (asset.target + ".part")
+                    partial.parent.mkdir(parents=True, exist_ok=True)
                     partial.write_bytes(data)
                     partial.replace(VENDOR_DIR / asset.target)
                     print(f"vendor_assets : {asset.target} ← {package}@{version}")

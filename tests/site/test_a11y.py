@@ -1,13 +1,17 @@
-"""Accessibility of every built page: axe-core in Debian's Chromium, light and dark schemes.
+"""Accessibility of every built page: axe-core in Debian's Chromium, light and dark schemes,
+desktop and phone widths.
 
 axe-core's script comes from the PyPI package axe-playwright-python (its bundled
 axe.min.js, read from the installed package; only the script is used, the run and the
 report are ours), so nothing is fetched from a CDN. Every page of site/ (site/en/ included)
 is served on 127.0.0.1 and checked in the light scheme with every rule axe runs by default,
-then in the dark scheme with the rules whose verdict depends on colours.
+then in the dark scheme with the rules whose verdict depends on colours, then at a phone's
+width (390 px) with every rule.
 
-A `critical` or `serious` violation fails the test unless tests/site/a11y_allowlist.py
-explains that Material causes it on exactly those elements. Everything, including the
+A `critical` or `serious` violation, or any `landmark-unique` or `empty-table-header`
+(moderate and minor for axe, but they leave a screen-reader user lost), fails the test
+unless tests/site/a11y_allowlist.py explains that Material causes it on exactly those
+elements. Everything, including the
 allowed and the `moderate`/`minor` ones, goes to the printed summary and reports/a11y.json.
 """
 
@@ -29,12 +33,20 @@ from tests.site.test_browser import browser_context  # noqa: F401  (same Chromiu
 pytestmark = pytest.mark.browser
 
 BLOCKING = ("critical", "serious")
+# Rules that fail whatever impact axe gives them (moderate, minor): two navigation landmarks
+# with the same name, or a table header cell without text, leave a screen-reader user lost.
+ALWAYS_BLOCKING = ("landmark-unique", "empty-table-header")
 REPORT = ROOT / "reports" / "a11y.json"
-# The dark scheme changes colours only: the rules about colours are run again there.
+# The dark scheme changes colours only: the rules about colours are run again there. On a
+# phone (390 px) Material lays the page out anew (drawer navigation, no table of contents
+# column): every rule again, in the light scheme.
 SCHEMES: dict[str, list[str] | None] = {
     "light": None,
     "dark": ["color-contrast", "link-in-text-block"],
+    "phone": None,
 }
+COLOR_SCHEME = {"light": "light", "dark": "dark", "phone": "light"}
+WIDTH = {"light": 1400, "dark": 1400, "phone": 390}
 MATERIAL_SCHEME = {"light": "default", "dark": "slate"}
 
 # Runs axe in the page, then tells for each node which allow-list entry (index) covers it:
@@ -135,7 +147,9 @@ def classify(raw: dict, allowed: tuple[Allowed, ...] = ALLOWED) -> list[Violatio
                 impact=min((n["impact"] for n in free or nodes), key=_IMPACTS.index),
                 count=len(nodes),
                 allowed=len(nodes) - len(free),
-                blocking=any(n["impact"] in BLOCKING for n in free),
+                blocking=any(
+                    n["impact"] in BLOCKING or item["rule"] in ALWAYS_BLOCKING for n in free
+                ),
                 target=(free or nodes)[0]["target"],
                 help=item["help"],
                 help_url=item["helpUrl"],
@@ -228,7 +242,7 @@ def tab(browser_context: object, site_url: str) -> Iterator[tuple[object, list[s
         page.close()
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES, reverse=True))  # light first
+@pytest.mark.parametrize("scheme", list(SCHEMES))
 def test_every_page_passes_axe(
     scheme: str,
     tab: tuple[object, list[str]],
@@ -239,7 +253,8 @@ def test_every_page_passes_axe(
     page, foreign = tab
     pages = built_pages(built_site)
     assert pages, f"aucune page HTML dans {built_site}"
-    page.emulate_media(color_scheme=scheme)  # type: ignore[attr-defined]
+    page.emulate_media(color_scheme=COLOR_SCHEME[scheme])  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": WIDTH[scheme], "height": 900})  # type: ignore[attr-defined]
     results: list[PageResult] = []
     started = time.monotonic()
     for rel in pages:
@@ -249,7 +264,8 @@ def test_every_page_passes_axe(
         if page.locator("div.mermaid").count():  # type: ignore[attr-defined]
             page.locator("div.mermaid svg").first.wait_for(state="attached")  # type: ignore[attr-defined]
         shown = page.evaluate("document.body.getAttribute('data-md-color-scheme')")  # type: ignore[attr-defined]
-        assert shown == MATERIAL_SCHEME[scheme], f"{rel} : palette {shown!r} en mode {scheme}"
+        expected = MATERIAL_SCHEME[COLOR_SCHEME[scheme]]
+        assert shown == expected, f"{rel} : palette {shown!r} en mode {scheme}"
         raw = run_axe(page, SCHEMES[scheme])
         _AXE_VERSION[:] = [raw["version"]]
         results.append(PageResult(rel, scheme, round(time.monotonic() - begin, 2), classify(raw)))
@@ -303,6 +319,26 @@ def test_a_project_violation_fails_and_an_allowed_one_does_not(
     dialog = violations["aria-dialog-name"]
     assert (dialog.blocking, dialog.allowed, dialog.count) == (False, 1, 1)
     assert dialog.allowed_by == {".md-search[role=dialog]": 1}
+
+
+_UNNAMED_LANDMARKS = """<!doctype html><html lang="fr"><head><title>Essai</title></head><body>
+<nav aria-labelledby="a"><label id="a"><span></span></label><a href="#">Un</a></nav>
+<nav aria-labelledby="b"><label id="b"><span></span></label><a href="#">Deux</a></nav>
+<main><h1>Essai</h1>
+<table><thead><tr><th></th><th>Configuration</th></tr></thead>
+<tbody><tr><td>MicroK8s</td><td>/var/snap</td></tr></tbody></table></main>
+</body></html>"""
+
+
+def test_unnamed_landmarks_and_empty_headers_fail(tab: tuple[object, list[str]]) -> None:
+    """Material's section navs before hooks/nav_labels.py, and a `| | a | b |` table."""
+    page, _ = tab
+    page.set_content(_UNNAMED_LANDMARKS)  # type: ignore[attr-defined]
+    violations = {v.rule: v for v in classify(run_axe(page, None))}
+    for rule in ALWAYS_BLOCKING:
+        assert rule in violations, violations
+        assert violations[rule].impact in ("moderate", "minor")
+        assert violations[rule].blocking
 
 
 def test_an_allow_list_entry_covers_only_its_selector(tab: tuple[object, list[str]]) -> None:

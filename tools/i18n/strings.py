@@ -16,16 +16,31 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 # Every locale: its name in the language switcher, how it writes a date and which counts
-# take the singular (French: 0 and 1; English: 1), and the "verified" note. A note text may
-# choose a word by a count: `{passed|exemple|exemples}`.
+# take the singular (French: 0 and 1; English: 1), the "verified" note and the interface
+# texts the theme does not translate. A note text may choose a word by a count:
+# `{passed|exemple|exemples}`.
+# `{cluster}` in a note is `verified_cluster` filled in with the report's facts: the provider
+# (`verified_provider_<kind>`), the Kubernetes version, the network plugin and the number of
+# nodes (those two left out when the report does not know them).
 NOTE_KEYS: Final = (
     "verified_ok",
     "verified_skipped",
+    "verified_failed_title",
     "verified_failed",
     "verified_failed_skipped",
     "verified_title",
+    "verified_cluster",
+    "verified_plugin",
+    "verified_nodes",
+    "verified_provider_local",
+    "verified_provider_kind",
+    "verified_provider_microk8s",
+    "verified_provider_existing",
+    "verified_provider_other",
 )
-COMMON_KEYS: Final = ("name", "date_format", "plural_one", *NOTE_KEYS)
+# Interface texts Material leaves in English whatever the language: its footer credit.
+INTERFACE_KEYS: Final = ("made_with",)
+COMMON_KEYS: Final = ("name", "date_format", "plural_one", *NOTE_KEYS, *INTERFACE_KEYS)
 # A translation also shows banners on pages not translated yet, or whose source changed.
 BANNER_KEYS: Final = (
     "untranslated_title",

@@ -42,7 +42,10 @@ def root(tmp_path: Path) -> Path:
 def report(**page: Any) -> dict[str, Any]:
     entry = {
         "result": "passed",
+        "provider": "microk8s",
         "server_version": "v1.37.2",
+        "network_plugin": "calico",
+        "nodes": 3,
         "date": "2026-11-26T17:40:00+00:00",
         "inputs": {FR: sha(PAGE_TEXT), "snippets/pod.yaml": sha("kind: Pod\n")},
         "counts": {"examples": 12, "run": 12, "passed": 12, "failed": 0, "skipped": 0},
@@ -50,6 +53,10 @@ def report(**page: Any) -> dict[str, Any]:
     entry.update(page)
     return {"schema": hook.SCHEMA, "schema_version": 1, "pages": {FR: entry}}
 
+
+# The cluster of `report()`, as each locale names it.
+CLUSTER_FR = "MicroK8s (Kubernetes v1.37.2, réseau Calico, 3 nœuds)"
+CLUSTER_EN = "MicroK8s (Kubernetes v1.37.2, Calico network, 3 nodes)"
 
 # The project's locales: each one's strings come from its own config.
 TEXTS = {loc.code: loc.strings for loc in discover(REPO).locales}
@@ -67,20 +74,46 @@ def note(root: Path, data: dict[str, Any] | None, rel: str = FR, locale: str = "
 def test_all_verified(root: Path) -> None:
     assert note(root, report()) == (
         "ok",
-        "12 exemples sur 12 vérifiés sur Kubernetes v1.37.2, le 26/11/2026",
+        "12 exemples sur 12 vérifiés le 26/11/2026 sur " + CLUSTER_FR,
     )
+
+
+@pytest.mark.parametrize(
+    ("facts", "cluster"),
+    [
+        (
+            {"provider": "local", "network_plugin": "bridge", "nodes": 1},
+            "le cluster local du projet (Kubernetes v1.37.2, réseau bridge, 1 nœud)",
+        ),
+        (
+            {"provider": "kind", "network_plugin": "kindnet", "nodes": 2},
+            "un cluster kind (Kubernetes v1.37.2, réseau kindnet, 2 nœuds)",
+        ),
+        # What the report does not know is left out, never guessed.
+        (
+            {"provider": "existing", "network_plugin": "unknown", "nodes": 0},
+            "un cluster existant (Kubernetes v1.37.2)",
+        ),
+        (
+            {"provider": "", "network_plugin": "", "nodes": 0},
+            "un cluster existant (Kubernetes v1.37.2)",
+        ),
+    ],
+)
+def test_the_note_names_the_cluster(root: Path, facts: dict[str, Any], cluster: str) -> None:
+    assert note(root, report(**facts))[1].endswith(f" sur {cluster}")
 
 
 def test_some_not_run_on_the_test_cluster(root: Path) -> None:
     counts = {"examples": 12, "run": 10, "passed": 10, "failed": 0, "skipped": 2}
     assert note(root, report(counts=counts))[1] == (
-        "10 exemples sur 12 vérifiés sur Kubernetes v1.37.2, le 26/11/2026 "
-        "(2 non exécutés sur le cluster de test)"
+        "10 exemples sur 12 vérifiés le 26/11/2026 sur " + CLUSTER_FR + " "
+        "(2 non exécutés sur ce cluster)"
     )
     counts = {"examples": 2, "run": 1, "passed": 1, "failed": 0, "skipped": 1}
     assert note(root, report(counts=counts))[1] == (
-        "1 exemple sur 2 vérifié sur Kubernetes v1.37.2, le 26/11/2026 "
-        "(1 non exécuté sur le cluster de test)"
+        "1 exemple sur 2 vérifié le 26/11/2026 sur " + CLUSTER_FR + " "
+        "(1 non exécuté sur ce cluster)"
     )
 
 
@@ -89,7 +122,7 @@ def test_failures_are_said(root: Path) -> None:
     kind, text = note(root, report(counts=counts, result="failed"))
     assert kind == "failed"
     assert text == (
-        "Attention : lors de la dernière vérification (Kubernetes v1.37.2, le 26/11/2026), "
+        "Lors de la dernière vérification, le 26/11/2026 sur " + CLUSTER_FR + ", "
         "1 exemple sur 12 a échoué."
     )
     counts = {"examples": 12, "run": 3, "passed": 2, "failed": 1, "skipped": 9}
@@ -97,7 +130,7 @@ def test_failures_are_said(root: Path) -> None:
         "1 exemple sur 12 a échoué et 9 n'ont pas été exécutés."
     )
     assert note(root, report(counts=counts, result="failed"), rel=EN, locale="en")[1] == (
-        "Warning: at the last check (Kubernetes v1.37.2, 2026-11-26), "
+        "At the last check, on 2026-11-26 on " + CLUSTER_EN + ", "
         "1 of 12 examples failed and 9 did not run."
     )
 
@@ -129,7 +162,7 @@ def test_translation_with_the_same_commands_gets_an_english_note(root: Path) -> 
     (root / EN).write_text(PAGE_TEXT.replace("# Titre", "# Title"))
     assert note(root, report(), rel=EN, locale="en") == (
         "ok",
-        "12 of 12 examples verified on Kubernetes v1.37.2 on 2026-11-26",
+        "12 of 12 examples verified on 2026-11-26 on " + CLUSTER_EN,
     )
 
 
@@ -153,6 +186,16 @@ def test_hook_inserts_the_note_under_the_title(root: Path) -> None:
     assert "12 exemples sur 12 vérifiés" in html
     other = types.SimpleNamespace(file=types.SimpleNamespace(abs_src_path=str(root / "x.md")))
     assert hook.on_page_content("<h1>X</h1>", page=other, config=config) == "<h1>X</h1>"
+    # Failures: a warning admonition under the title, not grey text.
+    counts = {"examples": 12, "run": 12, "passed": 11, "failed": 1, "skipped": 0}
+    (root / "reports/doctest.json").write_text(json.dumps(report(counts=counts, result="failed")))
+    hook.on_config(config)
+    html = hook.on_page_content("<h1>Titre</h1>\n<p>Texte</p>", page=page, config=config)
+    assert html.startswith(
+        '<h1>Titre</h1>\n<div class="admonition warning doctest-note doctest-note--failed">\n'
+        '<p class="admonition-title">Exemples en échec</p>\n<p>Lors de la dernière'
+    )
+    assert "<small>" not in html
     (root / "reports/doctest.json").unlink()
     hook.on_config(config)
     assert hook.on_page_content("<h1>Titre</h1>", page=page, config=config) == "<h1>Titre</h1>"
@@ -183,7 +226,8 @@ def test_the_hook_reads_what_the_doctest_writes(root: Path) -> None:
     assert report is not None and report.pages[FR].network_plugin == "bridge"
     assert hook.note_for(root / FR, TEXTS["fr"], report, root) == (
         "ok",
-        "2 exemples sur 2 vérifiés sur Kubernetes v1.37.2, le 26/11/2026",
+        "2 exemples sur 2 vérifiés le 26/11/2026 sur le cluster local du projet "
+        "(Kubernetes v1.37.2, réseau bridge, 1 nœud)",
     )
 
 
