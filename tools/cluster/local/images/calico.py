@@ -109,7 +109,9 @@ def node_image(binaries: build.Binaries, cache: Path) -> Image:
         for source, dest in files.items():
             tools[dest] = rootfs.package_file(package, source)
     extensions = sorted(
-        p for p in rootfs.package_files("iptables") if p.startswith(XTABLES_EXTENSIONS)
+        p
+        for p in rootfs.package_files("iptables")
+        if p.startswith(XTABLES_EXTENSIONS + "/") and p.endswith(".so")
     )
     for extension in extensions:
         tools[extension] = Path(extension)
