@@ -57,6 +57,12 @@ def test_ellipsis_lines(expected: str, actual: str, matched: bool) -> None:
         ("number", "RESTARTS 0", "RESTARTS 12"),
         ("number", "time=0.052 ms", "time=1.9 ms"),
         ("mac", "link/ether 0a:58:0a:01:00:05", "link/ether 9e:1f:22:ab:cd:ef"),
+        ("iface", "21: cali5e1a9b2c3d4@if2: <UP>", "21: calie0f7a6b5c44@if2: <UP>"),
+        (
+            "iface",
+            "10.1.0.5 dev cali5e1a9b2c3d4 scope link",
+            "10.1.0.5 dev cali0123456789a scope link",
+        ),
         ("port", "from 10.1.0.5:43210", "from 10.1.0.5:51234"),
         (
             "uid",
