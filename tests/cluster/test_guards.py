@@ -101,7 +101,9 @@ def test_node_address_is_only_on_the_cluster_interface(cluster: object) -> None:
 def test_masquerading_only_where_expected(cluster: object) -> None:
     """Calico's pool masquerades outgoing traffic (natOutgoing, as on MicroK8s); the guard's
     forward chain rejects such traffic before NAT ever sees it. No other rule masquerades."""
-    expected = ("KUBE-POSTROUTING", "CNI-HOSTPORT-MASQ", "cali-nat-outgoing")
+    # kube-proxy's (Service traffic), portmap's (hostPort), Felix's natOutgoing and its
+    # masquerade of the host's own traffic into the VXLAN tunnel.
+    expected = ("KUBE-POSTROUTING", "CNI-HOSTPORT-MASQ", "cali-nat-outgoing", "cali-POSTROUTING")
     for rule in _iptables("-t", "nat", "-S"):
         if rule[0] == "-A" and "MASQUERADE" in rule:
             assert rule[1] in expected, rule

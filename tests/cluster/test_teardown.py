@@ -83,6 +83,8 @@ def test_down_leaves_nothing_behind(cluster: ClusterInfo) -> None:
     assert not guard.exists()
     assert not any(d.exists() for d in calico_dirs) and not cni_conf.exists()
     assert not settings.MICROK8S_SNAP_LINK.is_symlink()
+    for path in calico.MICROK8S_HOST_LINKS:
+        assert not (path.is_symlink() and "microk8s" in os.readlink(path)), path
     _assert_nothing_left(settings.node_ip())
     for record in records:
         assert not supervisor.is_same_process(record), record

@@ -47,6 +47,13 @@ MICROK8S_HOST_PATHS: Final = {
     "host-local-net-dir": SNAP_DATA / "var/lib/cni/networks",
     "policysync": SNAP_DATA / "var/run/nodeagent",
 }
+# MicroK8s' install hook links these to its SNAP_DATA when they are free (path -> path under
+# SNAP_DATA): the Calico CNI plugin reads its MTU from /var/lib/calico/mtu.
+MICROK8S_HOST_LINKS: Final = {
+    Path("/var/lib/calico"): "var/lib/calico",
+    Path("/etc/cni/net.d"): "args/cni-network",
+    Path("/opt/cni/bin"): "opt/cni/bin",
+}
 # Volumes and init containers MicroK8s comments out (the eBPF data plane's).
 MICROK8S_DROPPED_VOLUMES: Final = ("bpffs", "nodeproc")
 MICROK8S_DROPPED_INIT_CONTAINERS: Final = ("mount-bpffs",)

@@ -219,21 +219,37 @@ def _record_outside_dirs(layout: Layout) -> None:
 
 
 def _link_microk8s_paths(layout: Layout) -> None:
-    """/var/snap/microk8s -> the state's snap/ (current = SNAP_DATA, common = SNAP_COMMON).
+    """/var/snap/microk8s -> the state's snap/ (current = SNAP_DATA, common = SNAP_COMMON), and
+    the links MicroK8s' install hook makes when the paths are free (the Calico CNI plugin reads
+    its MTU from /var/lib/calico/mtu, whatever its configuration says).
 
     Calico's manifests, its CNI configuration and the pages name MicroK8s' node paths; the
-    files stay in the state directory, removed by `down` with the link.
+    files stay in the state directory, removed by `down` with the links.
     """
-    for directory in (layout.snap_data, layout.snap_common, layout.cni_conf, layout.cni_bin):
+    calico_state = layout.snap_data / "var/lib/calico"
+    for directory in (
+        layout.snap_data, layout.snap_common, layout.cni_conf, layout.cni_bin, calico_state,
+    ):  # fmt: skip
         directory.mkdir(parents=True, exist_ok=True)
-    link = settings.MICROK8S_SNAP_LINK
-    parents = [str(p) for p in link.parents if not p.exists()]
+    _symlink(layout, settings.MICROK8S_SNAP_LINK, layout.snap, required=True)
+    snap_data = settings.MICROK8S_SNAP_LINK / "current"
+    for path, target in calico.MICROK8S_HOST_LINKS.items():
+        _symlink(layout, path, snap_data / target, required=False)
+
+
+def _symlink(layout: Layout, path: Path, target: Path, required: bool) -> None:
+    """Link `path` to `target` (recorded first); an existing `path` is left alone, or refused
+    when the link is `required` (preflight has checked that it is free)."""
+    if path.exists() or path.is_symlink():
+        if required:
+            raise preflight.PreflightError(f"{path} exists: the local cluster needs it free")
+        return
+    parents = [str(p) for p in path.parents if not p.exists()]
     state.record(
-        layout,
-        Entry("symlink", {"path": str(link), "target": str(layout.snap), "parents": parents}),
+        layout, Entry("symlink", {"path": str(path), "target": str(target), "parents": parents})
     )
-    link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(layout.snap)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(target)
 
 
 def _prepare_host(layout: Layout, node_ip: str) -> None:
@@ -321,23 +337,29 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
 
     admin = _admin(layout, node_ip)
     _wait("readyz", "kube-apiserver", _api_ready(admin), sup, layout, 120)
-    clock("kube-apiserver ready")
-    for obj in [
-        addons.kubelet_api_binding(),
-        *calico_objects,
-        *addons.coredns_objects(images.COREDNS_IMAGE),
-    ]:
-        admin.create(obj)
     sup.start("kube-controller-manager", components.controller_manager_argv(ctx))
     sup.start("kube-scheduler", components.scheduler_argv(ctx))
     sup.start("kube-proxy", components.kube_proxy_argv(ctx))
     sup.start("kubelet", components.kubelet_argv(ctx))
-    clock("Calico and CoreDNS applied; started controller-manager, scheduler, kube-proxy, kubelet")
+    clock("kube-apiserver ready; started controller-manager, scheduler, kube-proxy, kubelet")
+    for obj in [addons.kubelet_api_binding(), *calico_objects]:
+        admin.create(obj)
+    clock("Calico applied")
 
     _wait("iptables rules", "kube-proxy", _proxy_synced, sup, layout, 60)
     # The node turns Ready once Calico's install-cni has written the CNI configuration.
     _wait_pods("node Ready", "kubelet", _node_ready(admin), sup, layout, admin, 120)
     clock(f"node {settings.NODE_NAME} Ready (Calico's CNI configuration installed)")
+    # As MicroK8s' dns addon comes after its Calico: a pod created before calico-node has
+    # written the node name and the IP pool fails its first network set-up, and the kubelet
+    # retries it only after a back-off of ten seconds or more.
+    _wait_pods(
+        "Calico's node name and IP pool", "calico-node", _calico_started(admin, layout),
+        sup, layout, admin, 120,
+    )  # fmt: skip
+    for obj in addons.coredns_objects(images.COREDNS_IMAGE):
+        admin.create(obj)
+    clock("calico-node started (node name, IP pool); CoreDNS applied")
     _wait_pods("calico-node Ready", "calico-node", _calico_ready(admin), sup, layout, admin, 120)
     clock("calico-node Ready")
     _finish_prepull(pull, layout)
@@ -390,6 +412,22 @@ def _calico_ready(admin: Client) -> Callable[[], bool]:
         except (OSError, ApiError, ValueError):
             return False
         return any(calico.pod_ready(pod) for pod in pods)
+
+    return check
+
+
+def _calico_started(admin: Client, layout: Layout) -> Callable[[], bool]:
+    """calico-node's start-up has run: the node name file the CNI plugin reads, and the pool."""
+    nodename = layout.snap_data / "var/lib/calico/nodename"
+
+    def check() -> bool:
+        if not nodename.is_file():
+            return False
+        try:
+            admin.get_json(f"/apis/crd.projectcalico.org/v1/ippools/{calico.POOL_NAME}")
+        except (OSError, ApiError, ValueError):
+            return False
+        return True
 
     return check
 
@@ -503,10 +541,19 @@ def _start_prepull(ctx: components.Context, refs: list[str]) -> subprocess.Popen
         time.sleep(0.05)
     if not ctx.layout.containerd_socket.exists():
         return None  # containerd is late: the kubelet will pull them itself
-    script = " && ".join(
+    pulls = [
         f"{ctx.bin('ctr')} --address {ctx.layout.containerd_socket} --namespace k8s.io "
         f"images pull --hosts-dir {ctx.layout.registry_hosts} --local {ref} >/dev/null"
         for ref in refs
+    ]
+    # The registry was started just before: the first pull is retried until it answers (a
+    # few tenths of a second), then the others go in parallel.
+    first, rest = pulls[0], pulls[1:]
+    script = (
+        f"i=0; until {first} 2>/dev/null; do i=$((i+1)); "
+        "[ $i -ge 100 ] && exit 1; sleep 0.1; done; "
+        + "".join(f"{pull} & " for pull in rest)
+        + "wait"
     )
     with open(ctx.layout.log("prepull"), "ab") as log:
         return subprocess.Popen(

@@ -300,6 +300,9 @@ def leftovers(layout: Layout, node_ip: str) -> list[str]:
     snap = settings.MICROK8S_SNAP_LINK
     if snap.is_symlink() and os.readlink(snap) == str(layout.snap):
         found.append(f"link {snap} -> {layout.snap}")
+    for path in calico.MICROK8S_HOST_LINKS:
+        if path.is_symlink() and os.readlink(path).startswith(f"{snap}/"):
+            found.append(f"link {path} -> {os.readlink(path)}")
     if layout.root.exists():
         found.append(f"state directory {layout.root}")
     found += [f"cgroup {p}" for p in cgroups.paths(CGROUP_ROOT) if p.exists()]
