@@ -119,3 +119,21 @@ def test_collected_upstream_files_are_found_or_named(tmp_path: Path) -> None:
     assert binaries.upstream("calico", "manifests/calico.yaml").is_file()
     with pytest.raises(build.BuildError, match="no collected upstream file node/etc"):
         binaries.upstream("calico", "node/etc")
+
+
+def test_a_pinned_toolchain_builds_that_component_only(gomod: Path) -> None:
+    calico = next(c for c in build.COMPONENTS if c.name == "calico")
+    etcd = next(c for c in build.COMPONENTS if c.name == "etcd")
+    assert build.module_toolchain(calico, gomod) == "go1.23.12"
+    assert build.module_toolchain(etcd, gomod) is None
+    # The host's Go does not change a component built with its own toolchain…
+    for host in (TOOLCHAIN, "go1.27.0/linux/amd64"):
+        assert build._toolchain_for(calico, host, gomod) == "go1.23.12/linux/amd64"
+    assert build.component_key(calico, TOOLCHAIN, gomod) == build.component_key(
+        calico, "go1.27.0/linux/amd64", gomod
+    )
+    # …but its pinned toolchain does.
+    before = build.component_key(calico, TOOLCHAIN, gomod)
+    go_mod = gomod / "calico" / "go.mod"
+    go_mod.write_text(go_mod.read_text().replace("toolchain go1.23.12", "toolchain go1.23.11"))
+    assert build.component_key(calico, TOOLCHAIN, gomod) != before

@@ -288,6 +288,28 @@ def pinned_version(component: Component, gomod_dir: Path = GOMOD_DIR) -> str:
     raise BuildError(f"{go_mod}: no `require {component.module} vX.Y.Z` line")
 
 
+def module_toolchain(component: Component, gomod_dir: Path = GOMOD_DIR) -> str | None:
+    """The `toolchain goX.Y.Z` a wrapper's go.mod pins, if any: that component is built with
+    it (GOTOOLCHAIN, fetched from the module proxy), not with the Go on PATH."""
+    go_mod = gomod_dir / component.name / "go.mod"
+    match = re.search(r"^toolchain\s+(go\S+)\s*$", go_mod.read_text(encoding="utf-8"), re.M)
+    return match.group(1) if match else None
+
+
+def _toolchain_for(component: Component, host: str, gomod_dir: Path = GOMOD_DIR) -> str:
+    """`goX.Y.Z/os/arch` the component is built with (`host` is go_version()'s)."""
+    pinned = module_toolchain(component, gomod_dir)
+    return host if pinned is None else "/".join([pinned, *host.split("/")[1:]])
+
+
+def _go_env(component: Component) -> dict[str, str]:
+    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="", GOWORK="off")
+    pinned = module_toolchain(component)
+    if pinned is not None:
+        env["GOTOOLCHAIN"] = pinned
+    return env
+
+
 def go_version() -> str:
     """`go env GOVERSION`, with a clear error when Go is missing."""
     go = shutil.which("go")
@@ -306,6 +328,7 @@ def component_key(component: Component, toolchain: str, gomod_dir: Path = GOMOD_
     toolchain: any change rebuilds, nothing else does.
     """
     digest = hashlib.sha256()
+    toolchain = _toolchain_for(component, toolchain, gomod_dir)
     recipe = {
         "name": component.name,
         "packages": component.packages,
@@ -384,7 +407,7 @@ def _run_go_build(component: Component, version: str, out_dir: Path, progress: P
     if component.tags:
         cmd += ["-tags", ",".join(component.tags)]
     cmd += ["-o", str(out_dir) + os.sep, *component.packages]
-    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="", GOWORK="off")
+    env = _go_env(component)
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd,
@@ -430,7 +453,7 @@ def _run_go_build(component: Component, version: str, out_dir: Path, progress: P
 
 def _module_dir(component: Component) -> Path:
     """Where the Go module cache holds the pinned upstream module (downloaded if needed)."""
-    env = dict(os.environ, GOFLAGS="-mod=readonly", GOWORK="off")
+    env = dict(_go_env(component), GOFLAGS="-mod=readonly")
     result = subprocess.run(
         ["go", "list", "-m", "-f", "{{.Dir}}", component.module],
         cwd=GOMOD_DIR / component.name,
@@ -544,7 +567,7 @@ def _ensure_component(
             "binaries": seen,
             "build_seconds": round(timings[component.name], 1),
             "packages_compiled": compiled,
-            "toolchain": toolchain,
+            "toolchain": _toolchain_for(component, toolchain),
         }
         (tmp / "versions.json").write_text(json.dumps(record, indent=2) + "\n")
         if final.exists():  # a stale half-built directory never has versions.json

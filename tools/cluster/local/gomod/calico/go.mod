@@ -6,9 +6,16 @@
 // nested github.com/projectcalico/api module is not in Calico's module zip: it is required at
 // the version the release used. The replace block is Calico's own (k8s.io/* at v0.29), minus
 // its `./api` line, which only applies inside Calico's repository.
+//
+// Built with the Go release the Calico release was built with (its go.mod asks 1.23.8; the
+// toolchain below is the last 1.23, fetched from the module proxy as golang.org/toolchain):
+// newer Go changed behaviours Calico relies on (from Go 1.26, net/url rejects the
+// `https://[10.152.183.1]:443` that install-cni writes into the CNI plugin's kubeconfig).
 module reseau-k8s/localcluster/calico
 
-go 1.26.0
+go 1.23.8
+
+toolchain go1.23.12
 
 require github.com/projectcalico/calico v1.11.0-cni-plugin.0.20250813170300-a0db560f0520
 
