@@ -29,17 +29,15 @@ def _ip_json(*args: str) -> list[dict]:  # type: ignore[type-arg]
 
 
 def test_calico_pods_run_in_kube_system(kube: Kube) -> None:
-    pods = kube.json("get", "pods", "-n", "kube-system")["items"]
-    running = {
-        p["metadata"]["name"].rsplit("-", 1)[0]: p["status"]["phase"]
-        for p in pods
-        if p["metadata"]["name"].startswith("calico-")
-    }
-    assert running.get("calico-node") == "Running", running
-    controllers = [n for n in running if n.startswith("calico-kube-controllers")]
-    assert controllers and running[controllers[0]] == "Running", running
-    node = kube.json("get", "pods", "-n", "kube-system", "-l", calico.NODE_LABEL)["items"][0]
-    assert calico.pod_ready(node)
+    def ready(label: str) -> bool:
+        pods = kube.json("get", "pods", "-n", "kube-system", "-l", label)["items"]
+        return bool(pods) and all(calico.pod_ready(p) for p in pods)
+
+    # `up` waits for calico-node only: the controllers may still be starting.
+    kube.wait_for("calico-node Ready", lambda: ready(calico.NODE_LABEL), 60)
+    kube.wait_for("calico-kube-controllers Ready", lambda: ready(calico.CONTROLLERS_LABEL), 90)
+    (node,) = kube.json("get", "pods", "-n", "kube-system", "-l", calico.NODE_LABEL)["items"]
+    assert node["metadata"]["name"].startswith("calico-node-")
     assert node["spec"]["hostNetwork"] is True
 
 

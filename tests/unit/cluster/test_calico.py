@@ -60,6 +60,7 @@ UPSTREAM = [
         "spec": {
             "template": {
                 "spec": {
+                    "hostNetwork": True,
                     "initContainers": [
                         {"name": "upgrade-ipam", "image": "docker.io/calico/cni:v3.28.5"},
                         {
@@ -189,6 +190,9 @@ def test_local_deviations_are_the_listed_ones_only() -> None:
     env = {e["name"]: e["value"] for e in _node(local)["containers"][0]["env"]}
     assert env["IP_AUTODETECTION_METHOD"] == "kubernetes-internal-ip"
     assert env["FELIX_MTUIFACEPATTERN"] == "^rk8s0$"
+    node = _node(local)["containers"][0]
+    assert node["readinessProbe"]["periodSeconds"] == 2
+    assert "periodSeconds" not in _node(microk8s)["containers"][0]["readinessProbe"]
     # Everything else is MicroK8s'.
     for obj in local:
         if obj["metadata"]["name"] != "calico-node":
@@ -232,3 +236,8 @@ def test_address_in_block() -> None:
     assert not calico.address_in_block("10.1.37.70", blocks, "reseau-k8s")  # outside the /26
     assert not calico.address_in_block("10.1.40.2", blocks, "reseau-k8s")  # another node's
     assert not calico.address_in_block("", blocks, "reseau-k8s")
+
+
+def test_only_the_controllers_need_the_pod_network() -> None:
+    waiting = [o["metadata"]["name"] for o in UPSTREAM if calico.on_pod_network(o)]
+    assert waiting == ["calico-kube-controllers"]  # calico-node is hostNetwork in the real one

@@ -343,23 +343,26 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
     sup.start("kubelet", components.kubelet_argv(ctx))
     clock("kube-apiserver ready; started controller-manager, scheduler, kube-proxy, kubelet")
     for obj in [addons.kubelet_api_binding(), *calico_objects]:
-        admin.create(obj)
+        if not calico.on_pod_network(obj):
+            admin.create(obj)
     clock("Calico applied")
 
     _wait("iptables rules", "kube-proxy", _proxy_synced, sup, layout, 60)
     # The node turns Ready once Calico's install-cni has written the CNI configuration.
     _wait_pods("node Ready", "kubelet", _node_ready(admin), sup, layout, admin, 120)
     clock(f"node {settings.NODE_NAME} Ready (Calico's CNI configuration installed)")
-    # As MicroK8s' dns addon comes after its Calico: a pod created before calico-node has
-    # written the node name and the IP pool fails its first network set-up, and the kubelet
-    # retries it only after a back-off of ten seconds or more.
+    # A pod on the pod network created before calico-node has written the node name and the
+    # IP pool fails its first network set-up, and the kubelet retries it only after a back-off
+    # of ten seconds or more: calico-kube-controllers and CoreDNS wait for them (MicroK8s'
+    # dns addon comes after its Calico too).
     _wait_pods(
         "Calico's node name and IP pool", "calico-node", _calico_started(admin, layout),
         sup, layout, admin, 120,
     )  # fmt: skip
-    for obj in addons.coredns_objects(images.COREDNS_IMAGE):
+    late = [o for o in calico_objects if calico.on_pod_network(o)]
+    for obj in [*late, *addons.coredns_objects(images.COREDNS_IMAGE)]:
         admin.create(obj)
-    clock("calico-node started (node name, IP pool); CoreDNS applied")
+    clock("calico-node started (node name, IP pool); calico-kube-controllers, CoreDNS applied")
     _wait_pods("calico-node Ready", "calico-node", _calico_ready(admin), sup, layout, admin, 120)
     clock("calico-node Ready")
     _finish_prepull(pull, layout)
