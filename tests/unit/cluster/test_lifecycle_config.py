@@ -144,3 +144,11 @@ def test_coredns_objects() -> None:
     documents = list(yaml.safe_load_all(addons.manifest("img:1")))
     assert documents[0]["roleRef"]["name"] == "system:kubelet-api-admin"
     assert len(documents) == len(objects) + 1
+
+
+def test_kubelet_reports_status_on_change_only(ctx: components.Context) -> None:
+    # nodeStatusUpdateFrequency alone would make the kubelet send its status every 2 s
+    # (and wake Felix each time).
+    config = components.kubelet_config(ctx)
+    assert config["nodeStatusUpdateFrequency"] == "2s"
+    assert config["nodeStatusReportFrequency"] == "5m"

@@ -333,6 +333,10 @@ def kubelet_config(ctx: Context) -> dict[str, Any]:
         # Status is computed every 2 s but only sent when it changes: the node turns Ready
         # as soon as the network is, at no cost to the apiserver.
         "nodeStatusUpdateFrequency": "2s",
+        # Setting the line above also makes the kubelet *send* its status every 2 s, unless
+        # this is set (upstream default, MicroK8s' too): every Node update wakes Felix, whose
+        # log would repeat a host metadata line every 2 s.
+        "nodeStatusReportFrequency": "5m",
         # Pods are re-synced every 10 s (upstream: 1 min), so an edited ConfigMap (the Corefile
         # that section 7.3 changes) reaches the pod's volume sooner; cheap with few pods.
         "syncFrequency": "10s",

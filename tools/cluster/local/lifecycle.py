@@ -49,7 +49,7 @@ Progress = Callable[[str], None]
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOCK_FILE = Path("/run/lock/reseau-k8s-local.lock")
 DNS_NAME = f"kubernetes.default.svc.{settings.CLUSTER_DOMAIN}"
-CAPABILITIES = frozenset({Capability.NODE_SHELL, Capability.LOCAL_CLUSTER})
+CAPABILITIES = frozenset({Capability.NODE_SHELL, Capability.MICROK8S_PATHS})
 
 # Sysctls a component may change (Felix sets ip_forward; the kubelet sets its "kernel
 # tunables"; kube-proxy may set route_localnet): recorded so that `down` restores them.
