@@ -318,8 +318,10 @@ def kubelet_config(ctx: Context) -> dict[str, Any]:
         # nameservers) does not leak into them.
         "resolvConf": str(ctx.layout.resolv_conf),
         "podLogsDir": str(ctx.layout.pod_logs),
-        # kube-proxy owns the service rules; the kubelet's own KUBE-* helper chains are unused.
-        "makeIPTablesUtilChains": False,
+        # The kubelet's helper chains stay, as on MicroK8s: KUBE-IPTABLES-HINT (mangle) is how
+        # Felix, like iptables-wrappers, sees which iptables back-end the node uses; without it
+        # Felix probes the legacy back-end too, which creates legacy tables on the host.
+        "makeIPTablesUtilChains": True,
         # A test machine may have little free disk: evict only when it is really full.
         "evictionHard": {
             "memory.available": "100Mi",
