@@ -38,7 +38,8 @@ KIND_PATTERNS: dict[str, str] = {
     "age": r"(?<![\w.])(?:\d+[smhdy])+(?![\w.])",
     "hash": rf"(?<=-)[{_SAFE}]{{5,10}}(?![\w])",
     "port": r"(?<=:)\d{1,5}(?!\d)",
-    "number": r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])",
+    # A number stands alone, or follows `@if` (`eth0@if21`: the index of a veth's other end).
+    "number": r"(?:(?<![\w.])|(?<=@if))-?\d+(?:\.\d+)?(?![\w])",
 }
 VARY_KINDS = frozenset(KIND_PATTERNS)
 
