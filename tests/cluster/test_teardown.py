@@ -70,6 +70,7 @@ def test_down_leaves_nothing_behind(cluster: ClusterInfo) -> None:
     calico_dirs = [calico.SNAP_DATA / "var/lib/calico", calico.SNAP_DATA / "var/run/calico"]
     cni_conf = calico.SNAP_DATA / "args/cni-network" / calico.CONFLIST
     assert all(d.is_dir() for d in calico_dirs) and cni_conf.is_file()
+    assert calico.IPAM_LOCK.is_file()
 
     lifecycle.down(lambda line: print(line, flush=True))
 
@@ -83,6 +84,7 @@ def test_down_leaves_nothing_behind(cluster: ClusterInfo) -> None:
     assert not guard.exists()
     assert not any(d.exists() for d in calico_dirs) and not cni_conf.exists()
     assert not settings.MICROK8S_SNAP_LINK.is_symlink()
+    assert not calico.IPAM_LOCK.exists()  # the CNI plugin's lock, outside the state
     for path in calico.MICROK8S_HOST_LINKS:
         assert not (path.is_symlink() and "microk8s" in os.readlink(path)), path
     _assert_nothing_left(settings.node_ip())

@@ -55,6 +55,9 @@ MICROK8S_HOST_LINKS: Final = {
     Path("/etc/cni/net.d"): "args/cni-network",
     Path("/opt/cni/bin"): "opt/cni/bin",
 }
+# The Calico IPAM plugin's host-wide lock: a fixed path on the host, where containerd runs the
+# plugin (ipam_lock_linux.go), not under SNAP_DATA.
+IPAM_LOCK: Final = Path("/var/run/calico/ipam.lock")
 # Volumes and init containers MicroK8s comments out (the eBPF data plane's).
 MICROK8S_DROPPED_VOLUMES: Final = ("bpffs", "nodeproc")
 MICROK8S_DROPPED_INIT_CONTAINERS: Final = ("mount-bpffs",)

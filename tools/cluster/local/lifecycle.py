@@ -63,13 +63,15 @@ WATCHED_SYSCTLS = (
     "kernel.keys.root_maxkeys",
     "kernel.keys.root_maxbytes",
 )
-# Where the kubelet and containerd write outside the state directory (hard-coded paths: the
-# kubelet's log links, containerd's shim sockets, libcni's result cache).
-OUTSIDE_DIRS = (
-    Path("/var/log/containers"),
-    Path("/run/containerd/s"),
-    Path("/var/lib/cni/results"),
-)
+# Where the kubelet, containerd and the Calico CNI plugin write outside the state directory
+# (hard-coded paths: the kubelet's log links, containerd's shim sockets, libcni's result
+# cache, the Calico IPAM plugin's host-wide lock), with the files left there to remove too.
+OUTSIDE_DIRS: dict[Path, tuple[str, ...]] = {
+    Path("/var/log/containers"): (),
+    Path("/run/containerd/s"): (),
+    Path("/var/lib/cni/results"): (),
+    calico.IPAM_LOCK.parent: (calico.IPAM_LOCK.name,),
+}
 # Host paths calico-node mounts that this machine may lack (no loadable modules here): made
 # by `up`, removed by `down` when it made them.
 HOST_PATHS = (Path("/lib/modules"),)
@@ -213,7 +215,10 @@ def _record_outside_dirs(layout: Layout) -> None:
         if directory.exists():
             continue
         parents = [str(p) for p in directory.parents if not p.exists()]
-        state.record(layout, Entry("dir", {"path": str(directory), "parents": parents}))
+        files = list(OUTSIDE_DIRS.get(directory, ()))
+        state.record(
+            layout, Entry("dir", {"path": str(directory), "parents": parents, "files": files})
+        )
         if directory in HOST_PATHS:
             directory.mkdir(parents=True)
 

@@ -146,6 +146,8 @@ def check_network(node_ip: str) -> None:
     sets = network.ipsets((calico.WORKLOAD_PREFIX,))
     if sets:
         problems.append(f"Calico's ipsets already exist ({', '.join(sets[:3])}…)")
+    if calico.IPAM_LOCK.exists():
+        problems.append(f"{calico.IPAM_LOCK} exists (another Calico on this host, or a leftover)")
     if guard.exists():
         problems.append(f"nftables table {guard.FAMILY} {guard.TABLE} already exists")
     snap = settings.MICROK8S_SNAP_LINK

@@ -171,7 +171,11 @@ def _undo(entry: state.Entry, report: Callable[[str], None]) -> None:
         if remaining:
             raise RuntimeError(f"cgroups still busy: {', '.join(map(str, remaining[:3]))}")
     elif entry.kind == "dir":
-        # A directory `up` created outside the state directory: removed if empty.
+        # A directory `up` created outside the state directory: removed with the files the
+        # cluster leaves there (named in the entry), if nothing else is in it.
+        for name in data.get("files", []):
+            with contextlib.suppress(FileNotFoundError):
+                (Path(data["path"]) / name).unlink()
         with contextlib.suppress(OSError):
             for parent in [Path(data["path"]), *map(Path, data.get("parents", []))]:
                 parent.rmdir()
@@ -297,6 +301,8 @@ def leftovers(layout: Layout, node_ip: str) -> list[str]:
         if settings.SERVICE_CIDR in line or node_ip in line:
             found.append(f"route {line.strip()}")
     found += [f"route {' '.join(r)}" for r in network.routes_within(settings.POD_CIDR)]
+    if calico.IPAM_LOCK.exists():
+        found.append(f"file {calico.IPAM_LOCK}")
     snap = settings.MICROK8S_SNAP_LINK
     if snap.is_symlink() and os.readlink(snap) == str(layout.snap):
         found.append(f"link {snap} -> {layout.snap}")
