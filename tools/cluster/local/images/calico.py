@@ -80,6 +80,8 @@ FIDELITY: Final = (
     "calico/cni: the reference plugins come from containernetworking/plugins, not Calico's "
     "fork; no flannel plugin; calico-ipam is a hard link to calico (a copy upstream).",
     "calico/kube-controllers: same files and user 999; no /licenses.",
+    "No bpftool: Felix logs `bpftool not found` and one `[ERROR] Failed to run bpftool` at "
+    "start (XDP acceleration, unused by MicroK8s' iptables data plane).",
 )
 
 
