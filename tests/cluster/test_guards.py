@@ -1,5 +1,4 @@
-"""The network-safety guards (all traffic stays on this machine) are in place while the
-cluster runs.
+"""The network-safety guards are in place while the cluster runs, Calico's chains included.
 
 Checked by inspecting rules, routes, addresses and sockets: never by sending a packet to an
 address outside the machine.
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.kube import Kube, pod
-from tools.cluster.local import network, preflight, settings, supervisor
+from tools.cluster.local import guard, preflight, settings, supervisor
 from tools.cluster.local.settings import Layout
 
 BUSYBOX = "docker.io/library/busybox:latest"
@@ -30,21 +29,38 @@ def _iptables(*args: str) -> list[list[str]]:
     return [shlex.split(line) for line in out.stdout.splitlines()]
 
 
-@pytest.mark.parametrize(
-    "chain", [settings.GUARD_CHAIN, settings.GUARD_INPUT_CHAIN, settings.GUARD_OUTPUT_CHAIN]
-)
-def test_guard_chains_hold_the_expected_rules(cluster: object, chain: str) -> None:
-    rules = [r[2:] for r in _iptables("-S", chain) if r[0] == "-A"]
-    assert rules == network.guard_chains(settings.node_ip())[chain]
-    # The last rule rejects whatever the RETURNs above did not let through.
-    assert rules[-1][-3:] == ["REJECT", "--reject-with", "icmp-admin-prohibited"]
+def test_guard_table_holds_the_expected_rules(cluster: object) -> None:
+    assert guard.exists()
+    for chain, rules in guard.chains(settings.node_ip()).items():
+        assert guard.listed_rules(chain) == rules, chain
 
 
-@pytest.mark.parametrize(("builtin", "chain"), network.guard_jumps())
-def test_guard_is_jumped_to_first(cluster: object, builtin: str, chain: list[str]) -> None:
-    rules = [r[2:] for r in _iptables("-S", builtin) if r[0] == "-A"]
-    assert rules, f"{builtin} is empty"
-    assert rules[0] == chain
+@pytest.mark.parametrize("hook", ["forward", "input", "output"])
+def test_guard_hooks_before_every_iptables_filter_chain(cluster: object, hook: str) -> None:
+    """Whatever kube-proxy and Felix insert in the iptables filter table, the guard's base
+    chain for the same hook runs first (lower priority): the order of their rules is moot."""
+    chains = [c for c in guard.base_chains() if c["hook"] == hook]
+    ours = [c for c in chains if c["table"] == guard.TABLE]
+    assert [(c["family"], c["name"], c["prio"], c["policy"]) for c in ours] == [
+        (guard.FAMILY, hook, guard.PRIORITY, "accept")
+    ]
+    # iptables-nft's filter chains (where Calico's and kube-proxy's jumps are) come later.
+    filters = [c for c in chains if c["family"] in ("ip", "ip6") and c["table"] == "filter"]
+    assert filters, f"no iptables filter chain on {hook}"
+    assert all(c["prio"] > guard.PRIORITY for c in filters), filters
+
+
+def test_calico_chains_accept_workload_traffic_after_the_guard(cluster: object) -> None:
+    """Felix's chains are there, first in FORWARD, and accept traffic from and to the pods'
+    interfaces: an iptables guard placed first by insertion order would have lost to them."""
+    forward = [r[2:] for r in _iptables("-S", "FORWARD") if r[0] == "-A"]
+    assert forward and forward[0][-2:] == ["-j", "cali-FORWARD"], forward
+    calico_accepts = [
+        r for r in _iptables("-S") if r[0] == "-A" and r[1].startswith("cali-") and "ACCEPT" in r
+    ]
+    assert calico_accepts, "Felix accepts nothing? (is Calico running?)"
+    # The guard still judges those packets: its forward chain catches the `cali…` interfaces.
+    assert 'iifname "cali*" jump pod-forward' in guard.listed_rules("forward")
 
 
 def test_service_range_is_routed_to_the_cluster_interface(cluster: object) -> None:
@@ -82,15 +98,16 @@ def test_node_address_is_only_on_the_cluster_interface(cluster: object) -> None:
     assert ports == []
 
 
-def test_no_masquerade_to_the_outside(cluster: object) -> None:
-    conflist = Layout(settings.state_dir()).cni_conf / "10-reseau-k8s.conflist"
-    bridge = json.loads(conflist.read_text())["plugins"][0]
-    assert bridge["ipMasq"] is False
-    # Only kube-proxy's and portmap's mark-based masquerading (hairpin and Service traffic
-    # that stays on the machine) may exist: no rule masquerades the pod range as such.
+def test_masquerading_only_where_expected(cluster: object) -> None:
+    """Calico's pool masquerades outgoing traffic (natOutgoing, as on MicroK8s); the guard's
+    forward chain rejects such traffic before NAT ever sees it. No other rule masquerades."""
+    # kube-proxy's (Service traffic), portmap's (hostPort), Felix's natOutgoing and its
+    # masquerade of the host's own traffic into the VXLAN tunnel.
+    expected = ("KUBE-POSTROUTING", "CNI-HOSTPORT-MASQ", "cali-nat-outgoing", "cali-POSTROUTING")
     for rule in _iptables("-t", "nat", "-S"):
         if rule[0] == "-A" and "MASQUERADE" in rule:
-            assert rule[1] in ("KUBE-POSTROUTING", "CNI-HOSTPORT-MASQ"), rule
+            assert rule[1] in expected, rule
+    assert guard.listed_rules("pod-forward")[-1].startswith(guard.REJECT)
 
 
 def _listening(pids: set[int]) -> set[tuple[str, int]]:

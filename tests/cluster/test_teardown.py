@@ -21,6 +21,8 @@ import pytest
 
 from tools.cluster.contract import ClusterInfo
 from tools.cluster.local import (
+    calico,
+    guard,
     lifecycle,
     network,
     preflight,
@@ -55,13 +57,36 @@ def test_down_leaves_nothing_behind(cluster: ClusterInfo) -> None:
     journal = state.entries(layout)
     records = supervisor.records(layout)
     sysctls = {e.data["key"]: e.data["previous"] for e in journal if e.kind == "sysctl"}
-    # What is about to be torn down was really there.
+    # What is about to be torn down was really there: Calico's too.
     assert {r.name for r in records} >= {"etcd", "kube-apiserver", "containerd", "kubelet"}
-    assert network.link_exists(settings.BRIDGE)
-    assert settings.GUARD_CHAIN in network.chains("filter")
+    assert guard.exists()
+    assert network.link_exists(calico.VXLAN_DEVICE)
+    assert network.links_named((calico.WORKLOAD_PREFIX,)), "no cali… interface (no pod?)"
+    assert network.routes_within(settings.POD_CIDR), "no route in the pod range"
+    assert network.ipsets((calico.WORKLOAD_PREFIX,)), "no Calico ipset"
+    chains = network.cluster_chains()
+    assert [c for c in chains if "/cali-" in c], "no Calico chain"
+    assert network.marked_rules(), "no Calico rule in a built-in chain"
+    calico_dirs = [calico.SNAP_DATA / "var/lib/calico", calico.SNAP_DATA / "var/run/calico"]
+    cni_conf = calico.SNAP_DATA / "args/cni-network" / calico.CONFLIST
+    assert all(d.is_dir() for d in calico_dirs) and cni_conf.is_file()
+    assert calico.IPAM_LOCK.is_file()
 
     lifecycle.down(lambda line: print(line, flush=True))
 
+    # Each kind of thing Calico made, named, then everything else of the cluster.
+    assert not network.link_exists(calico.VXLAN_DEVICE)
+    assert network.links_named((calico.WORKLOAD_PREFIX,)) == []
+    assert network.routes_within(settings.POD_CIDR) == []
+    assert network.ipsets((calico.WORKLOAD_PREFIX,)) == []
+    assert network.cluster_chains() == []  # KUBE-, CNI-, cali-: v4 and v6, both back-ends
+    assert network.marked_rules() == []
+    assert not guard.exists()
+    assert not any(d.exists() for d in calico_dirs) and not cni_conf.exists()
+    assert not settings.MICROK8S_SNAP_LINK.is_symlink()
+    assert not calico.IPAM_LOCK.exists()  # the CNI plugin's lock, outside the state
+    for path in calico.MICROK8S_HOST_LINKS:
+        assert not (path.is_symlink() and "microk8s" in os.readlink(path)), path
     _assert_nothing_left(settings.node_ip())
     for record in records:
         assert not supervisor.is_same_process(record), record

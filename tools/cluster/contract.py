@@ -27,9 +27,10 @@ class Capability(enum.StrEnum):
     MULTI_NODE = "multi-node"
     NODE_SHELL = "node-shell"  # the commands run on a node of the cluster itself
     LOADBALANCER = "loadbalancer"  # LoadBalancer Services get an address (MetalLB)
-    # The course's own test cluster (tools/cluster/local): its paths under
-    # /var/lib/reseau-k8s and its bridge CNI, which some node-side examples show.
-    LOCAL_CLUSTER = "local-cluster"
+    # The node keeps MicroK8s' files under /var/snap/microk8s (its CNI configuration and
+    # plugins, Calico's state): MicroK8s itself, or the local cluster, which lays them out the
+    # same way.
+    MICROK8S_PATHS = "microk8s-paths"
 
     @classmethod
     def parse(cls, names: Iterable[str]) -> frozenset[Capability]:

@@ -210,6 +210,11 @@ _IGNORED_KINDS = {
     "CertificateSigningRequest",
     "ComponentStatus",
     "TokenReview",
+    # Calico's IPAM records (cluster-scoped) follow the pods: a handle per pod, the blocks'
+    # allocations, a node's affinity to a block. The pods are checked themselves.
+    "IPAMHandle",
+    "IPAMBlock",
+    "BlockAffinity",
 }
 # Annotations that change without anyone changing the object's meaning.
 _IGNORED_ANNOTATIONS = {

@@ -29,13 +29,17 @@ _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 # Order matters: at each position the first kind that matches wins, so the most specific
 # shapes come first (a UID contains hex runs, an IP contains numbers…).
 KIND_PATTERNS: dict[str, str] = {
+    # Calico names the node end of a pod's veth `cali` + 11 hex digits of a hash of the pod's
+    # namespace and name: it changes with the namespace the doctest runs the page in.
+    "iface": r"(?<![\w])cali[0-9a-f]{11}(?![\w])",
     "uid": r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
     "mac": r"(?i:[0-9a-f]{2}(?::[0-9a-f]{2}){5})",
     "ip": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?![\w.])",
     "age": r"(?<![\w.])(?:\d+[smhdy])+(?![\w.])",
     "hash": rf"(?<=-)[{_SAFE}]{{5,10}}(?![\w])",
     "port": r"(?<=:)\d{1,5}(?!\d)",
-    "number": r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])",
+    # A number stands alone, or follows `@if` (`eth0@if21`: the index of a veth's other end).
+    "number": r"(?:(?<![\w.])|(?<=@if))-?\d+(?:\.\d+)?(?![\w])",
 }
 VARY_KINDS = frozenset(KIND_PATTERNS)
 
@@ -43,6 +47,7 @@ VARY_KINDS = frozenset(KIND_PATTERNS)
 # permissive than the detection patterns (an age can turn into "<invalid>" right after a
 # clock step, a hash keeps the generated alphabet but not necessarily the same length).
 _REPLACEMENT: dict[str, str] = {
+    "iface": r"cali[0-9a-f]{11}",
     "uid": r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
     "mac": r"(?i:[0-9a-f]{2}(?::[0-9a-f]{2}){5})",
     "ip": r"(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?",

@@ -96,3 +96,44 @@ def test_staging_modules_are_replaced_with_the_pinned_release() -> None:
     assert len(replaced) > 20
     wrong = {m: v for m, v in replaced.items() if v != "v0" + pin.removeprefix("v1")}
     assert not wrong, f"staging modules not at the {pin} release: {wrong}"
+
+
+def test_calico_reports_its_release_not_its_pseudo_version(tmp_path: Path) -> None:
+    calico = next(c for c in build.COMPONENTS if c.name == "calico")
+    assert build.pinned_version(calico).startswith("v1.11.0-cni-plugin.0.")
+    assert build.released_version(calico) == build.pins()["calico"] == "v3.28.5"
+    # The pinned commit must be the release: its calico.yaml names the release's images.
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "calico.yaml").write_text("          image: docker.io/calico/node:v3.28.5\n")
+    build._check_release(calico, tmp_path, "v3.28.5")
+    (manifests / "calico.yaml").write_text("          image: docker.io/calico/node:v3.29.0\n")
+    with pytest.raises(build.BuildError, match=r"go\.mod: .* is not v3\.28\.5: its manifests"):
+        build._check_release(calico, tmp_path, "v3.28.5")
+
+
+def test_collected_upstream_files_are_found_or_named(tmp_path: Path) -> None:
+    (tmp_path / "upstream" / "manifests").mkdir(parents=True)
+    (tmp_path / "upstream" / "manifests" / "calico.yaml").write_text("")
+    binaries = build.Binaries(tmp_path, tmp_path, {}, component_dirs={"calico": tmp_path})
+    assert binaries.upstream("calico", "manifests/calico.yaml").is_file()
+    with pytest.raises(build.BuildError, match="no collected upstream file node/etc"):
+        binaries.upstream("calico", "node/etc")
+
+
+def test_a_pinned_toolchain_builds_that_component_only(gomod: Path) -> None:
+    calico = next(c for c in build.COMPONENTS if c.name == "calico")
+    etcd = next(c for c in build.COMPONENTS if c.name == "etcd")
+    assert build.module_toolchain(calico, gomod) == "go1.23.12"
+    assert build.module_toolchain(etcd, gomod) is None
+    # The host's Go does not change a component built with its own toolchain…
+    for host in (TOOLCHAIN, "go1.27.0/linux/amd64"):
+        assert build._toolchain_for(calico, host, gomod) == "go1.23.12/linux/amd64"
+    assert build.component_key(calico, TOOLCHAIN, gomod) == build.component_key(
+        calico, "go1.27.0/linux/amd64", gomod
+    )
+    # …but its pinned toolchain does.
+    before = build.component_key(calico, TOOLCHAIN, gomod)
+    go_mod = gomod / "calico" / "go.mod"
+    go_mod.write_text(go_mod.read_text().replace("toolchain go1.23.12", "toolchain go1.23.11"))
+    assert build.component_key(calico, TOOLCHAIN, gomod) != before

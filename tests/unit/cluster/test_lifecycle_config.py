@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 
@@ -23,7 +22,6 @@ def ctx(tmp_path: Path) -> components.Context:
         pki=pki.load(layout.pki, NODE_IP),
         node_ip=NODE_IP,
         bin_dir=Path("/cache/bin"),
-        cni_dir=Path("/cache/cni"),
         runc=Path("/usr/sbin/runc"),
         pause_image="registry.k8s.io/pause:3.10.2",
     )
@@ -52,13 +50,13 @@ def test_apiserver_security_flags(ctx: components.Context) -> None:
     assert flags["service-account-signing-key-file"].endswith("sa.key")
 
 
-def test_controller_manager_allocates_the_node_pod_range(ctx: components.Context) -> None:
+def test_controller_manager_allocates_no_node_pod_range(ctx: components.Context) -> None:
+    # As MicroK8s: the cluster range is set, no podCIDR per node (Calico's IPAM does that).
     flags = _flags(components.controller_manager_argv(ctx))
-    assert flags["allocate-node-cidrs"] == "true"
+    assert "allocate-node-cidrs" not in flags
+    assert "node-cidr-mask-size" not in flags
     assert flags["cluster-cidr"] == "10.1.0.0/16"
-    assert flags["node-cidr-mask-size"] == "24"
     assert flags["bind-address"] == "127.0.0.1"
-    assert settings.NODE_POD_CIDR == "10.1.0.0/24"
 
 
 def test_kubelet_config_for_this_host(ctx: components.Context) -> None:
@@ -87,17 +85,6 @@ def test_kube_proxy_leaves_sysctls_alone(ctx: components.Context) -> None:
     assert config["clusterCIDR"] == settings.POD_CIDR
 
 
-def test_cni_bridge_without_masquerade(ctx: components.Context) -> None:
-    config = components.cni_config(ctx)
-    bridge = config["plugins"][0]
-    assert bridge["type"] == "bridge"
-    assert bridge["ipMasq"] is False
-    assert bridge["hairpinMode"] is True
-    ranges = bridge["ipam"]["ranges"]
-    assert ranges == [[{"subnet": "10.1.0.0/24", "gateway": "10.1.0.1"}]]
-    assert bridge["ipam"]["dataDir"].startswith(str(ctx.layout.root))
-
-
 def test_containerd_config_keeps_state_under_the_state_directory(ctx: components.Context) -> None:
     config = tomllib.loads(components.containerd_config(ctx))
     root = str(ctx.layout.root)
@@ -117,6 +104,10 @@ def test_containerd_config_keeps_state_under_the_state_directory(ctx: components
     assert images["pinned_images"]["sandbox"] == ctx.pause_image
     assert images["registry"]["config_path"].startswith(root)
     assert config["plugins"]["io.containerd.grpc.v1.cri"]["stream_server_address"] == "127.0.0.1"
+    # MicroK8s' CNI directories, kept in the state directory.
+    cni = cri_runtime["cni"]
+    assert cni["conf_dir"] == str(ctx.layout.root / "snap/current/args/cni-network")
+    assert cni["bin_dirs"] == [str(ctx.layout.root / "snap/current/opt/cni/bin")]
 
 
 def test_write_configs(ctx: components.Context) -> None:
@@ -125,9 +116,8 @@ def test_write_configs(ctx: components.Context) -> None:
     assert yaml.safe_load((layout.config / "kubelet.yaml").read_text())["kind"] == (
         "KubeletConfiguration"
     )
-    assert json.loads((layout.cni_conf / "10-reseau-k8s.conflist").read_text())["name"] == (
-        settings.CNI_NETWORK
-    )
+    # The CNI configuration is Calico's install-cni's to write, not ours.
+    assert not layout.cni_conf.exists() or not list(layout.cni_conf.iterdir())
     assert "nameserver" not in layout.resolv_conf.read_text()
 
 
@@ -154,3 +144,11 @@ def test_coredns_objects() -> None:
     documents = list(yaml.safe_load_all(addons.manifest("img:1")))
     assert documents[0]["roleRef"]["name"] == "system:kubelet-api-admin"
     assert len(documents) == len(objects) + 1
+
+
+def test_kubelet_reports_status_on_change_only(ctx: components.Context) -> None:
+    # nodeStatusUpdateFrequency alone would make the kubelet send its status every 2 s
+    # (and wake Felix each time).
+    config = components.kubelet_config(ctx)
+    assert config["nodeStatusUpdateFrequency"] == "2s"
+    assert config["nodeStatusReportFrequency"] == "5m"

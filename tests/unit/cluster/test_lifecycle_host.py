@@ -1,5 +1,5 @@
-"""Host-side pieces without a cluster: the guard rules, route conflicts, port checks, mounts,
-cgroup hierarchies and the tiny DNS client."""
+"""Host-side pieces without a cluster: iptables clean-up, route conflicts, port checks, mounts,
+cgroup hierarchies and the tiny DNS client (the guard has test_guard.py)."""
 
 from __future__ import annotations
 
@@ -14,55 +14,6 @@ import pytest
 from tools.cluster.local import cgroups, dnsclient, mounts, network, preflight, settings
 
 NODE_IP = "10.152.182.1"
-
-
-# --- guard ------------------------------------------------------------------------------
-
-
-def test_guard_lets_only_cluster_destinations_through() -> None:
-    rules = network.guard_rules(NODE_IP)
-    returns = [r[r.index("-d") + 1] for r in rules if r[-1] == "RETURN"]
-    assert returns == ["10.1.0.0/16", "10.152.183.0/24", f"{NODE_IP}/32"]
-    assert rules[-1][-3:] == ["REJECT", "--reject-with", "icmp-admin-prohibited"]
-    assert "-d" not in rules[-1]  # the last rule catches everything else
-
-
-def test_input_guard_lets_pods_reach_the_apiserver_and_kubelet_only() -> None:
-    rules = network.guard_input_rules(NODE_IP)
-    assert rules[0][:4] == ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED"]
-    ports = [r[r.index("--dport") + 1] for r in rules if "--dport" in r]
-    assert ports == ["6443", "10250"]
-    for rule in rules[1:-1]:
-        assert rule[-1] == "RETURN"
-        # Every exception names a destination: the node address or the pods' gateway.
-        assert rule[rule.index("-d") + 1] in (f"{NODE_IP}/32", "10.1.0.0/16")
-    assert rules[-1][-4:] == ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
-    assert "-d" not in rules[-1]
-
-
-def test_output_guard_keeps_translated_service_traffic_in_the_cluster() -> None:
-    rules = network.guard_output_rules(NODE_IP)
-    returns = [r[r.index("-d") + 1] for r in rules if r[-1] == "RETURN"]
-    assert returns == ["10.1.0.0/16", f"{NODE_IP}/32", "127.0.0.0/8"]
-    assert rules[-1][-4:] == ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
-    assert "-d" not in rules[-1]
-
-
-def test_guard_jumps_from_forward_and_input_for_the_pod_range() -> None:
-    assert network.guard_jumps() == [
-        ("FORWARD", ["-s", "10.1.0.0/16", "-j", settings.GUARD_CHAIN]),
-        ("INPUT", ["-s", "10.1.0.0/16", "-j", settings.GUARD_INPUT_CHAIN]),
-        ("OUTPUT", ["-m", "conntrack", "--ctstate", "DNAT", "-j", settings.GUARD_OUTPUT_CHAIN]),
-    ]
-
-
-def test_guard_script_text() -> None:
-    script = network.guard_script(NODE_IP)
-    assert script.startswith("*filter\n:RESEAU-K8S-GUARD - [0:0]\n:RESEAU-K8S-GUARD-IN - [0:0]\n")
-    assert "-I FORWARD 1 -s 10.1.0.0/16 -j RESEAU-K8S-GUARD\n" in script
-    assert "-I INPUT 1 -s 10.1.0.0/16 -j RESEAU-K8S-GUARD-IN\n" in script
-    assert '"reseau-k8s: pods never leave the machine"' in script
-    assert script.endswith("COMMIT\n")
 
 
 SAVED_NAT = """\
@@ -103,6 +54,44 @@ def test_chain_cleanup_script_removes_only_the_cluster_chains() -> None:
 
 def test_chain_cleanup_script_with_nothing_to_do() -> None:
     assert network.chain_cleanup_script(SAVED_NAT, ("CALICO-",)) == ("", [])
+
+
+# Felix's shape: jumps into cali-* chains, plus rules of its own in a built-in chain that jump
+# nowhere of ours but carry a `cali:` comment.
+SAVED_FILTER = """\
+*filter
+:FORWARD ACCEPT [0:0]
+:cali-FORWARD - [0:0]
+:cali-from-hep-forward - [0:0]
+-A FORWARD -m comment --comment "cali:wUHhoiAYhphO9Mso" -j cali-FORWARD
+-A FORWARD -m comment --comment "cali:S93hcgKJrXEqnTfs" -m mark --mark 0x10000/0x10000 -j ACCEPT
+-A FORWARD -m comment --comment "someone else's" -j ACCEPT
+-A cali-FORWARD -j cali-from-hep-forward
+COMMIT
+"""
+
+
+def test_chain_cleanup_script_removes_calico_rules_in_builtin_chains() -> None:
+    script, names = network.chain_cleanup_script(
+        SAVED_FILTER, network.CLUSTER_CHAIN_PREFIXES, network.CLUSTER_RULE_MARKERS
+    )
+    assert names == ["cali-FORWARD", "cali-from-hep-forward"]
+    lines = script.splitlines()
+    assert lines[1:3] == [
+        '-D FORWARD -m comment --comment "cali:wUHhoiAYhphO9Mso" -j cali-FORWARD',
+        '-D FORWARD -m comment --comment "cali:S93hcgKJrXEqnTfs" -m mark --mark 0x10000/0x10000 '
+        "-j ACCEPT",
+    ]
+    assert "someone else's" not in script
+    # Without the markers, Felix's ACCEPT rule would stay behind.
+    script, _ = network.chain_cleanup_script(SAVED_FILTER, network.CLUSTER_CHAIN_PREFIXES)
+    assert "S93hcgKJrXEqnTfs" not in script
+
+
+def test_marked_rules_are_found_by_their_comment() -> None:
+    words = ["-A", "FORWARD", "-m", "comment", "--comment", "cali:x", "-j", "ACCEPT"]
+    assert network._marked(words, ("cali:",))
+    assert not network._marked(["-A", "FORWARD", "-j", "cali:x"], ("cali:",))
 
 
 @pytest.mark.parametrize(

@@ -136,9 +136,17 @@ def test_coredns_state_for_error_messages() -> None:
         "status": {
             "phase": "Pending",
             "conditions": [{"type": "Ready", "status": "False"}],
-            "containerStatuses": [{"state": {"waiting": {"reason": "ErrImagePull"}}}],
+            "initContainerStatuses": [
+                {"name": "install-cni", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
+            ],
+            "containerStatuses": [
+                {"name": "coredns", "state": {"waiting": {"reason": "ErrImagePull"}}}
+            ],
         },
     }
     state_line = lifecycle._coredns_state(_FakeClient([pending]))  # type: ignore[arg-type]
-    assert state_line == "pod coredns-abc: Pending, ready=['False'], waiting: ErrImagePull"
+    assert state_line == (
+        "pod coredns-abc: Pending, ready=['False'], "
+        "waiting: install-cni CrashLoopBackOff, coredns ErrImagePull"
+    )
     assert lifecycle._coredns_state(_FakeClient([])) == "no CoreDNS pod was created"  # type: ignore[arg-type]

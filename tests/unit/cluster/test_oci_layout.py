@@ -118,3 +118,25 @@ def test_split_reference(name: str, parts: tuple[str, str, str]) -> None:
 def test_split_reference_rejects_short_names(name: str) -> None:
     with pytest.raises(ValueError, match="not a full image reference"):
         oci.split_reference(name)
+
+
+def test_hard_links_and_owners(tmp_path: Path) -> None:
+    image = _image()
+    image.entries += [
+        oci.hardlink("/bin/run-too", "/bin/run"),
+        oci.Entry("/status", "dir", 0o755, uid=999, gid=999),
+    ]
+    index = _write(tmp_path, image)
+    manifest = json.loads(_blob(tmp_path, index["manifests"][0]["digest"]))
+    layer_path = tmp_path / "blobs" / "sha256" / manifest["layers"][0]["digest"].split(":")[1]
+    with tarfile.open(layer_path) as tar:
+        link = tar.getmember("bin/run-too")
+        assert link.islnk() and link.linkname == "bin/run" and link.size == 0
+        assert (tar.getmember("status").uid, tar.getmember("status").gid) == (999, 999)
+
+
+def test_a_hard_link_before_its_target_is_an_error(tmp_path: Path) -> None:
+    image = _image()
+    image.entries.append(oci.hardlink("/bin/a-link", "/bin/run"))  # sorts before bin/run
+    with pytest.raises(ValueError, match="hard link /bin/a-link: /bin/run must sort before it"):
+        _write(tmp_path, image)

@@ -56,7 +56,14 @@ def test_ellipsis_lines(expected: str, actual: str, matched: bool) -> None:
         ("hash", "replicaset.apps/web-7d4b9c8f5d", "replicaset.apps/web-68cd97b4c5"),
         ("number", "RESTARTS 0", "RESTARTS 12"),
         ("number", "time=0.052 ms", "time=1.9 ms"),
+        ("number", "eth0@if21 UP", "eth0@if196 UP"),
         ("mac", "link/ether 0a:58:0a:01:00:05", "link/ether 9e:1f:22:ab:cd:ef"),
+        ("iface", "21: cali5e1a9b2c3d4@if2: <UP>", "21: calie0f7a6b5c44@if2: <UP>"),
+        (
+            "iface",
+            "10.1.0.5 dev cali5e1a9b2c3d4 scope link",
+            "10.1.0.5 dev cali0123456789a scope link",
+        ),
         ("port", "from 10.1.0.5:43210", "from 10.1.0.5:51234"),
         (
             "uid",

@@ -157,14 +157,21 @@ def test_microk8s_uses_its_config_and_detects_capabilities(
         "microk8s config",
         "microk8s status --addon metallb",
     ]
-    assert info.capabilities == {"microk8s", "node-shell", "calico", "multi-node", "loadbalancer"}
+    assert info.capabilities == {
+        "microk8s",
+        "node-shell",
+        "microk8s-paths",
+        "calico",
+        "multi-node",
+        "loadbalancer",
+    }
     assert (info.network_plugin, info.nodes) == ("calico", 2)
     assert info.kubeconfig.read_text() == KUBECONFIG
 
 
 def test_microk8s_without_calico_or_metallb(fakes: Path) -> None:
     info = providers.make("microk8s", fakes / "work", progress=quiet).start()
-    assert info.capabilities == {"microk8s", "node-shell"}
+    assert info.capabilities == {"microk8s", "node-shell", "microk8s-paths"}
 
 
 def test_existing_context_is_flattened_into_one_file(fakes: Path) -> None:

@@ -17,6 +17,12 @@ COLLECTIONS = {
     ("v1", "ConfigMap"): "/api/v1/namespaces/{ns}/configmaps",
     ("v1", "Service"): "/api/v1/namespaces/{ns}/services",
     ("apps/v1", "Deployment"): "/apis/apps/v1/namespaces/{ns}/deployments",
+    ("apps/v1", "DaemonSet"): "/apis/apps/v1/namespaces/{ns}/daemonsets",
+    ("policy/v1", "PodDisruptionBudget"): "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
+    (
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+    ): "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
     (
         "rbac.authorization.k8s.io/v1",
         "ClusterRole",
@@ -78,7 +84,10 @@ class Client:
 
     def create(self, obj: dict[str, Any]) -> bool:
         """Create `obj`; False if it already exists (a re-run of `up` on the same cluster)."""
-        template = COLLECTIONS[(obj["apiVersion"], obj["kind"])]
+        kind = (obj["apiVersion"], obj["kind"])
+        if kind not in COLLECTIONS:
+            raise ApiError(0, f"{obj['kind']} {obj['metadata']['name']}: no API path known")
+        template = COLLECTIONS[kind]
         path = template.format(ns=obj["metadata"].get("namespace", "default"))
         status, text = self.request("POST", path, obj)
         if status == 409:

@@ -39,13 +39,17 @@ CACHE_DIR: Final = Path(
 
 # Debian packages the local cluster needs at run time (the nox session installs them with
 # `_apt`): runc runs the containers (Debian's 1.1 is enough for containerd 2.x's shim);
-# iptables, conntrack and iproute2 for kube-proxy, the CNI plugins and the network guards;
-# util-linux for mount/nsenter the kubelet calls; gcc and libc6-dev compile the pause image.
+# iptables, conntrack and iproute2 for kube-proxy and the CNI plugins; ipset to remove
+# Calico's sets at `down` (the calico/node stand-in also takes iptables, ipset and conntrack
+# from the host); nftables for the network guard; util-linux for mount/nsenter the kubelet
+# calls; gcc and libc6-dev compile the pause image.
 RUNTIME_PACKAGES: Final = (
     "runc",
     "iptables",
     "conntrack",
     "iproute2",
+    "ipset",
+    "nftables",
     "util-linux",
     "mount",
     "gcc",
@@ -76,6 +80,9 @@ IMAGE_PACKAGES: Final = (
 SYSTEM_PACKAGES: Final = tuple(dict.fromkeys(RUNTIME_PACKAGES + IMAGE_PACKAGES))
 
 Progress = Callable[[str], None]
+# Where a component's collected upstream files live in its cache directory (not linked with
+# the binaries).
+UPSTREAM_DIR: Final = "upstream"
 
 
 def say(line: str) -> None:
@@ -96,12 +103,36 @@ class Component:
     # pinned version (without its leading "v").
     version_args: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cni: bool = False  # installed into Binaries.cni_dir instead of bin_dir
+    # The release the binaries report, when the pin is a pseudo-version of it (Calico's tags
+    # do not fit its module path); None: the pin itself.
+    release: str | None = None
+    # A file of the upstream module and a line it must contain, which proves that the pin is
+    # that release (checked before building; `{release}` is replaced).
+    release_marker: tuple[str, str] | None = None
+    # Upstream files (module-relative path -> path in the cache) kept beside the binaries: the
+    # manifests and image files that the cluster reads at `up`, so that it never depends on
+    # the Go module cache still holding them.
+    collect: tuple[tuple[str, str], ...] = ()
 
 
 _KUBE_VERSION_VARS = (
     "k8s.io/component-base/version",
     "k8s.io/client-go/pkg/version",
 )
+
+# The reference CNI plugins: the four of the bridge network, plus tuning and bandwidth, which
+# the calico/cni image carries besides portmap, host-local and loopback.
+_CNI_PLUGINS: Final = (
+    "main/bridge",
+    "ipam/host-local",
+    "meta/portmap",
+    "main/loopback",
+    "meta/tuning",
+    "meta/bandwidth",
+)
+
+# The Calico release MicroK8s' series ships; the pin in gomod/calico/go.mod is its commit.
+CALICO_RELEASE: Final = "v3.28.5"
 
 _KUBE_COMMANDS: Final = (
     "kube-apiserver",
@@ -156,17 +187,47 @@ COMPONENTS: Final[tuple[Component, ...]] = (
     Component(
         name="cni-plugins",
         module="github.com/containernetworking/plugins",
-        packages=tuple(
-            f"github.com/containernetworking/plugins/plugins/{p}"
-            for p in ("main/bridge", "ipam/host-local", "meta/portmap", "main/loopback")
-        ),
+        packages=tuple(f"github.com/containernetworking/plugins/plugins/{p}" for p in _CNI_PLUGINS),
         ldflags=(
             "-X github.com/containernetworking/plugins/pkg/utils/buildversion"
             ".BuildVersion={version}",
         ),
         # A CNI plugin run without CNI_COMMAND prints its "about" line, version included.
-        version_args={p: () for p in ("bridge", "host-local", "portmap", "loopback")},
+        version_args={p.rsplit("/", 1)[1]: () for p in _CNI_PLUGINS},
         cni=True,
+    ),
+    Component(
+        name="calico",
+        module="github.com/projectcalico/calico",
+        packages=tuple(
+            f"github.com/projectcalico/calico/{p}"
+            for p in (
+                "cni-plugin/cmd/calico",
+                "cni-plugin/cmd/install",
+                "node/cmd/calico-node",
+                "kube-controllers/cmd/kube-controllers",
+                "kube-controllers/cmd/check-status",
+            )
+        ),
+        # What Calico's Makefiles set from `git describe`; without them the commands print an
+        # empty version.
+        ldflags=(
+            "-X main.VERSION={version}",
+            "-X github.com/projectcalico/calico/node/pkg/lifecycle/startup.VERSION={version}",
+            "-X github.com/projectcalico/calico/node/buildinfo.GitVersion={version}",
+        ),
+        version_args={
+            "calico": ("-v",),
+            "calico-node": ("-v",),
+            "kube-controllers": ("-version",),
+        },
+        release=CALICO_RELEASE,
+        release_marker=("manifests/calico.yaml", "image: docker.io/calico/node:{release}"),
+        collect=(
+            ("manifests/calico.yaml", "manifests/calico.yaml"),
+            ("node/filesystem/etc", "node/etc"),
+            ("node/filesystem/sbin", "node/sbin"),
+        ),
     ),
     Component(
         name="coredns",
@@ -188,6 +249,15 @@ class Binaries:
     bin_dir: Path
     cni_dir: Path
     versions: dict[str, str]
+    # Component name -> its directory in the cache (with the upstream files it collected).
+    component_dirs: dict[str, Path] = field(default_factory=dict)
+
+    def upstream(self, component: str, relative: str) -> Path:
+        """A file collected from a component's upstream module (Component.collect)."""
+        path = self.component_dirs.get(component, Path("/nonexistent")) / UPSTREAM_DIR / relative
+        if not path.exists():
+            raise BuildError(f"{component}: no collected upstream file {relative} ({path})")
+        return path
 
     def path(self, name: str) -> Path:
         """The binary `name` (from bin_dir, else cni_dir); a clear error if it is not there."""
@@ -218,6 +288,28 @@ def pinned_version(component: Component, gomod_dir: Path = GOMOD_DIR) -> str:
     raise BuildError(f"{go_mod}: no `require {component.module} vX.Y.Z` line")
 
 
+def module_toolchain(component: Component, gomod_dir: Path = GOMOD_DIR) -> str | None:
+    """The `toolchain goX.Y.Z` a wrapper's go.mod pins, if any: that component is built with
+    it (GOTOOLCHAIN, fetched from the module proxy), not with the Go on PATH."""
+    go_mod = gomod_dir / component.name / "go.mod"
+    match = re.search(r"^toolchain\s+(go\S+)\s*$", go_mod.read_text(encoding="utf-8"), re.M)
+    return match.group(1) if match else None
+
+
+def _toolchain_for(component: Component, host: str, gomod_dir: Path = GOMOD_DIR) -> str:
+    """`goX.Y.Z/os/arch` the component is built with (`host` is go_version()'s)."""
+    pinned = module_toolchain(component, gomod_dir)
+    return host if pinned is None else "/".join([pinned, *host.split("/")[1:]])
+
+
+def _go_env(component: Component) -> dict[str, str]:
+    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="", GOWORK="off")
+    pinned = module_toolchain(component)
+    if pinned is not None:
+        env["GOTOOLCHAIN"] = pinned
+    return env
+
+
 def go_version() -> str:
     """`go env GOVERSION`, with a clear error when Go is missing."""
     go = shutil.which("go")
@@ -236,11 +328,15 @@ def component_key(component: Component, toolchain: str, gomod_dir: Path = GOMOD_
     toolchain: any change rebuilds, nothing else does.
     """
     digest = hashlib.sha256()
+    toolchain = _toolchain_for(component, toolchain, gomod_dir)
     recipe = {
         "name": component.name,
         "packages": component.packages,
         "ldflags": component.ldflags,
         "tags": component.tags,
+        "release": component.release,
+        "release_marker": component.release_marker,
+        "collect": component.collect,
         "toolchain": toolchain,
         "flags": _BASE_FLAGS,
     }
@@ -265,9 +361,14 @@ def kubernetes_version(gomod_dir: Path = GOMOD_DIR) -> str:
     return pinned_version(kubernetes, gomod_dir)
 
 
+def released_version(component: Component, gomod_dir: Path = GOMOD_DIR) -> str:
+    """The version the component's binaries report: its release, else its pin."""
+    return component.release or pinned_version(component, gomod_dir)
+
+
 def pins(gomod_dir: Path = GOMOD_DIR) -> dict[str, str]:
-    """Component name -> pinned version."""
-    return {c.name: pinned_version(c, gomod_dir) for c in COMPONENTS}
+    """Component name -> the version it reports (its pin, or the release the pin stands for)."""
+    return {c.name: released_version(c, gomod_dir) for c in COMPONENTS}
 
 
 # --- building ---------------------------------------------------------------------------
@@ -306,7 +407,7 @@ def _run_go_build(component: Component, version: str, out_dir: Path, progress: P
     if component.tags:
         cmd += ["-tags", ",".join(component.tags)]
     cmd += ["-o", str(out_dir) + os.sep, *component.packages]
-    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="", GOWORK="off")
+    env = _go_env(component)
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd,
@@ -350,6 +451,60 @@ def _run_go_build(component: Component, version: str, out_dir: Path, progress: P
     return counts["packages"]
 
 
+def _module_dir(component: Component) -> Path:
+    """Where the Go module cache holds the pinned upstream module (downloaded if needed)."""
+    env = dict(_go_env(component), GOFLAGS="-mod=readonly")
+    result = subprocess.run(
+        ["go", "list", "-m", "-f", "{{.Dir}}", component.module],
+        cwd=GOMOD_DIR / component.name,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    directory = Path(result.stdout.strip())
+    if result.returncode != 0 or not directory.is_dir():
+        raise BuildError(
+            f"cannot locate {component.module} for {component.name}: {result.stderr.strip()}"
+        )
+    return directory
+
+
+def _check_release(component: Component, module_dir: Path, version: str) -> None:
+    """The pinned commit is the release it claims to be (see Component.release_marker)."""
+    if component.release_marker is None:
+        return
+    relative, template = component.release_marker
+    wanted = template.format(release=version)
+    path = module_dir / relative
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    except OSError as exc:
+        raise BuildError(f"{component.name}: cannot read {path}: {exc.strerror}") from exc
+    if wanted not in lines:
+        pin = pinned_version(component)
+        raise BuildError(
+            f"{GOMOD_DIR / component.name / 'go.mod'}: {component.module} {pin} is not "
+            f"{version}: its {relative} has no line `{wanted}`"
+        )
+
+
+def _collect(component: Component, module_dir: Path, out_dir: Path) -> None:
+    """Copy the upstream files the cluster reads at `up` next to the binaries."""
+    for source, dest in component.collect:
+        src, dst = module_dir / source, out_dir / UPSTREAM_DIR / dest
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst)
+        elif src.is_file():
+            shutil.copy2(src, dst)
+        else:
+            raise BuildError(f"{component.name}: {src} is missing from the module")
+        # The module cache is read-only; the cache must stay removable by `rm -rf`.
+        for path in [dst, *(dst.rglob("*") if dst.is_dir() else [])]:
+            path.chmod(path.stat().st_mode | 0o200)
+
+
 def _check_versions(component: Component, version: str, out_dir: Path) -> dict[str, str]:
     """Run each binary's version command; its output must name the pinned version."""
     wanted = version.lstrip("v")
@@ -386,7 +541,7 @@ def cache_lock(cache: Path, name: str = ".build.lock") -> Iterator[None]:
 def _ensure_component(
     component: Component, toolchain: str, progress: Progress, timings: dict[str, float]
 ) -> Path:
-    version = pinned_version(component)
+    version = released_version(component)
     key = component_key(component, toolchain)
     final = CACHE_DIR / "components" / f"{component.name}-{version}-{key}"
     if (final / "versions.json").is_file():
@@ -397,6 +552,10 @@ def _ensure_component(
     tmp = Path(tempfile.mkdtemp(prefix=f".{component.name}-", dir=final.parent))
     tmp.chmod(0o755)  # mkdtemp's 0700 would hide the binaries from anyone but root
     try:
+        if component.release_marker or component.collect:
+            module_dir = _module_dir(component)
+            _check_release(component, module_dir, version)
+            _collect(component, module_dir, tmp)
         compiled = _run_go_build(component, version, tmp, progress)
         seen = _check_versions(component, version, tmp)
         timings[component.name] = time.monotonic() - start
@@ -404,10 +563,11 @@ def _ensure_component(
         # means Go's build cache was warm, so the time is not a cold build's.
         record = {
             "version": version,
+            "pin": pinned_version(component),
             "binaries": seen,
             "build_seconds": round(timings[component.name], 1),
             "packages_compiled": compiled,
-            "toolchain": toolchain,
+            "toolchain": _toolchain_for(component, toolchain),
         }
         (tmp / "versions.json").write_text(json.dumps(record, indent=2) + "\n")
         if final.exists():  # a stale half-built directory never has versions.json
@@ -422,7 +582,7 @@ def _ensure_component(
 
 def _link_into(src: Path, dest_dir: Path) -> None:
     for item in src.iterdir():
-        if item.name == "versions.json":
+        if item.name in ("versions.json", UPSTREAM_DIR):
             continue
         target = dest_dir / item.name
         try:
@@ -473,7 +633,9 @@ def ensure_binaries(progress: Progress = say, timings: dict[str, float] | None =
     versions = pins()
     versions["runc"] = runc_version()
     versions["go"] = toolchain.split("/")[0]
-    return Binaries(bin_dir=root / "bin", cni_dir=root / "cni", versions=versions)
+    return Binaries(
+        bin_dir=root / "bin", cni_dir=root / "cni", versions=versions, component_dirs=dirs
+    )
 
 
 def missing_system_packages(packages: tuple[str, ...] = SYSTEM_PACKAGES) -> list[str]:

@@ -34,7 +34,6 @@ class Context:
     pki: Pki
     node_ip: str
     bin_dir: Path
-    cni_dir: Path
     runc: Path
     pause_image: str
 
@@ -152,10 +151,9 @@ def controller_manager_argv(ctx: Context) -> list[str]:
                 "use-service-account-credentials": True,
                 "cluster-signing-cert-file": pki.ca_cert,
                 "cluster-signing-key-file": pki.ca_key,
-                # The node's podCIDR comes from the MicroK8s pod range, one /24 per node.
-                "allocate-node-cidrs": True,
+                # As on MicroK8s: the pod range is known, but no node gets a podCIDR (Calico's
+                # IPAM hands out /26 blocks itself).
                 "cluster-cidr": settings.POD_CIDR,
-                "node-cidr-mask-size": settings.NODE_CIDR_MASK,
                 "service-cluster-ip-range": settings.SERVICE_CIDR,
                 "configure-cloud-routes": False,
                 # One instance: no lease to wait for at start.
@@ -266,8 +264,10 @@ def containerd_config(ctx: Context) -> str:
         # cgroup v1 host without systemd: the cgroupfs driver, as on the kubelet.
         "  SystemdCgroup = false",
         "",
+        # MicroK8s' places (SNAP_DATA/opt/cni/bin, SNAP_DATA/args/cni-network), filled by
+        # Calico's install-cni.
         f"[{cri_runtime}.cni]",
-        f"  bin_dirs = {_toml([str(ctx.cni_dir)])}",
+        f"  bin_dirs = {_toml([str(layout.cni_bin)])}",
         f"  conf_dir = {_toml(str(layout.cni_conf))}",
         "",
         '[plugins."io.containerd.grpc.v1.cri"]',
@@ -284,34 +284,6 @@ def containerd_config(ctx: Context) -> str:
 
 def containerd_argv(ctx: Context) -> list[str]:
     return [ctx.bin("containerd"), "--config", str(ctx.layout.config / "containerd.toml")]
-
-
-def cni_config(ctx: Context) -> dict[str, Any]:
-    """The pod network: the bridge plugin on cni0 with host-local addresses from the node's
-    podCIDR; no masquerading (pods never reach beyond the machine), hairpin on so that a pod
-    reaches itself through its own Service."""
-    subnet = settings.NODE_POD_CIDR
-    gateway = subnet.rsplit(".", 1)[0] + ".1"
-    return {
-        "cniVersion": "1.0.0",
-        "name": settings.CNI_NETWORK,
-        "plugins": [
-            {
-                "type": "bridge",
-                "bridge": settings.BRIDGE,
-                "isGateway": True,
-                "isDefaultGateway": True,
-                "ipMasq": False,
-                "hairpinMode": True,
-                "ipam": {
-                    "type": "host-local",
-                    "ranges": [[{"subnet": subnet, "gateway": gateway}]],
-                    "dataDir": str(ctx.layout.cni_ipam),
-                },
-            },
-            {"type": "portmap", "capabilities": {"portMappings": True}},
-        ],
-    }
 
 
 def kubelet_config(ctx: Context) -> dict[str, Any]:
@@ -346,8 +318,10 @@ def kubelet_config(ctx: Context) -> dict[str, Any]:
         # nameservers) does not leak into them.
         "resolvConf": str(ctx.layout.resolv_conf),
         "podLogsDir": str(ctx.layout.pod_logs),
-        # kube-proxy owns the service rules; the kubelet's own KUBE-* helper chains are unused.
-        "makeIPTablesUtilChains": False,
+        # The kubelet's helper chains stay, as on MicroK8s: KUBE-IPTABLES-HINT (mangle) is how
+        # Felix, like iptables-wrappers, sees which iptables back-end the node uses; without it
+        # Felix probes the legacy back-end too, which creates legacy tables on the host.
+        "makeIPTablesUtilChains": True,
         # A test machine may have little free disk: evict only when it is really full.
         "evictionHard": {
             "memory.available": "100Mi",
@@ -361,6 +335,10 @@ def kubelet_config(ctx: Context) -> dict[str, Any]:
         # Status is computed every 2 s but only sent when it changes: the node turns Ready
         # as soon as the network is, at no cost to the apiserver.
         "nodeStatusUpdateFrequency": "2s",
+        # Setting the line above also makes the kubelet *send* its status every 2 s, unless
+        # this is set (upstream default, MicroK8s' too): every Node update wakes Felix, whose
+        # log would repeat a host metadata line every 2 s.
+        "nodeStatusReportFrequency": "5m",
         # Pods are re-synced every 10 s (upstream: 1 min), so an edited ConfigMap (the Corefile
         # that section 7.3 changes) reaches the pod's volume sooner; cheap with few pods.
         "syncFrequency": "10s",
@@ -445,14 +423,13 @@ def configured_cni_plugin(layout: Layout) -> str:
 
 
 def write_configs(ctx: Context) -> None:
-    """Write every configuration file (containerd, CNI, kubelet, kube-proxy, resolv.conf)."""
+    """Write every configuration file (containerd, kubelet, kube-proxy, resolv.conf).
+
+    The CNI configuration is Calico's install-cni's to write, as on MicroK8s.
+    """
     layout = ctx.layout
     layout.config.mkdir(mode=0o700, parents=True, exist_ok=True)
     (layout.config / "containerd.toml").write_text(containerd_config(ctx))
-    layout.cni_conf.mkdir(parents=True, exist_ok=True)
-    (layout.cni_conf / "10-reseau-k8s.conflist").write_text(
-        json.dumps(cni_config(ctx), indent=2) + "\n"
-    )
     (layout.config / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(ctx)))
     (layout.config / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config(ctx)))
     layout.resolv_conf.write_text("# reseau-k8s: pods resolve through CoreDNS only\n")

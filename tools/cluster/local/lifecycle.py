@@ -26,8 +26,10 @@ from typing import Any
 from tools.cluster.contract import Capability, ClusterInfo, ProviderKind, detected
 from tools.cluster.local import (
     addons,
+    calico,
     cgroups,
     components,
+    guard,
     kubeconfig,
     network,
     pki,
@@ -47,10 +49,10 @@ Progress = Callable[[str], None]
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOCK_FILE = Path("/run/lock/reseau-k8s-local.lock")
 DNS_NAME = f"kubernetes.default.svc.{settings.CLUSTER_DOMAIN}"
-CAPABILITIES = frozenset({Capability.NODE_SHELL, Capability.LOCAL_CLUSTER})
+CAPABILITIES = frozenset({Capability.NODE_SHELL, Capability.MICROK8S_PATHS})
 
-# Sysctls a component may change (the CNI bridge plugin sets ip_forward; the kubelet sets its
-# "kernel tunables"; kube-proxy may set route_localnet): recorded so that `down` restores them.
+# Sysctls a component may change (Felix sets ip_forward; the kubelet sets its "kernel
+# tunables"; kube-proxy may set route_localnet): recorded so that `down` restores them.
 WATCHED_SYSCTLS = (
     "net.ipv4.ip_forward",
     "net.ipv4.conf.all.route_localnet",
@@ -61,13 +63,18 @@ WATCHED_SYSCTLS = (
     "kernel.keys.root_maxkeys",
     "kernel.keys.root_maxbytes",
 )
-# Where the kubelet and containerd write outside the state directory (hard-coded paths: the
-# kubelet's log links, containerd's shim sockets, libcni's result cache).
-OUTSIDE_DIRS = (
-    Path("/var/log/containers"),
-    Path("/run/containerd/s"),
-    Path("/var/lib/cni/results"),
-)
+# Where the kubelet, containerd and the Calico CNI plugin write outside the state directory
+# (hard-coded paths: the kubelet's log links, containerd's shim sockets, libcni's result
+# cache, the Calico IPAM plugin's host-wide lock), with the files left there to remove too.
+OUTSIDE_DIRS: dict[Path, tuple[str, ...]] = {
+    Path("/var/log/containers"): (),
+    Path("/run/containerd/s"): (),
+    Path("/var/lib/cni/results"): (),
+    calico.IPAM_LOCK.parent: (calico.IPAM_LOCK.name,),
+}
+# Host paths calico-node mounts that this machine may lack (no loadable modules here): made
+# by `up`, removed by `down` when it made them.
+HOST_PATHS = (Path("/lib/modules"),)
 
 
 class Clock:
@@ -202,25 +209,75 @@ def _free_port() -> int:
 
 
 def _record_outside_dirs(layout: Layout) -> None:
-    """Directories the kubelet/containerd create outside the state (removed if we made them)."""
-    for directory in OUTSIDE_DIRS:
+    """Directories the kubelet/containerd create outside the state (removed if we made them),
+    and the host paths calico-node needs, made here."""
+    for directory in (*OUTSIDE_DIRS, *HOST_PATHS):
         if directory.exists():
             continue
         parents = [str(p) for p in directory.parents if not p.exists()]
-        state.record(layout, Entry("dir", {"path": str(directory), "parents": parents}))
+        files = list(OUTSIDE_DIRS.get(directory, ()))
+        state.record(
+            layout, Entry("dir", {"path": str(directory), "parents": parents, "files": files})
+        )
+        if directory in HOST_PATHS:
+            directory.mkdir(parents=True)
+
+
+def _link_microk8s_paths(layout: Layout) -> None:
+    """/var/snap/microk8s -> the state's snap/ (current = SNAP_DATA, common = SNAP_COMMON), and
+    the links MicroK8s' install hook makes when the paths are free (the Calico CNI plugin reads
+    its MTU from /var/lib/calico/mtu, whatever its configuration says).
+
+    Calico's manifests, its CNI configuration and the pages name MicroK8s' node paths; the
+    files stay in the state directory, removed by `down` with the links.
+    """
+    calico_state = layout.snap_data / "var/lib/calico"
+    for directory in (
+        layout.snap_data, layout.snap_common, layout.cni_conf, layout.cni_bin, calico_state,
+    ):  # fmt: skip
+        directory.mkdir(parents=True, exist_ok=True)
+    _symlink(layout, settings.MICROK8S_SNAP_LINK, layout.snap, required=True)
+    snap_data = settings.MICROK8S_SNAP_LINK / "current"
+    for path, target in calico.MICROK8S_HOST_LINKS.items():
+        _symlink(layout, path, snap_data / target, required=False)
+
+
+def _symlink(layout: Layout, path: Path, target: Path, required: bool) -> None:
+    """Link `path` to `target` (recorded first); an existing `path` is left alone, or refused
+    when the link is `required` (preflight has checked that it is free)."""
+    if path.exists() or path.is_symlink():
+        if required:
+            raise preflight.PreflightError(f"{path} exists: the local cluster needs it free")
+        return
+    parents = [str(p) for p in path.parents if not p.exists()]
+    state.record(
+        layout, Entry("symlink", {"path": str(path), "target": str(target), "parents": parents})
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(target)
 
 
 def _prepare_host(layout: Layout, node_ip: str) -> None:
-    """Network, guard, sysctls, cgroups: each recorded before it is made."""
+    """Network, guard, MicroK8s' paths, cgroups: each recorded before it is made."""
     for key in WATCHED_SYSCTLS:
         network.remember_sysctl(layout, key)
-    # Service traffic between pods on one bridge goes through iptables only with this on.
-    network.set_sysctl(layout, "net.bridge.bridge-nf-call-iptables", "1")
     network.create_node_link(layout, node_ip)
-    network.install_guard(layout, node_ip)
-    # Created by the CNI bridge plugin and kube-proxy/portmap; recorded before they exist.
-    state.record(layout, Entry("link", {"name": settings.BRIDGE}))
-    state.record(layout, Entry("chain-prefixes", {"prefixes": ["KUBE-", "CNI-"]}))
+    guard.install(layout, node_ip)
+    _link_microk8s_paths(layout)
+    # Made by Calico (interfaces, routes, ipsets), then by kube-proxy, portmap and Felix
+    # (iptables): recorded before they exist, undone in the reverse order (chains first, so
+    # that the ipsets they use can go).
+    state.record(layout, Entry("calico", {}))
+    state.record(
+        layout,
+        Entry(
+            "chain-prefixes",
+            {
+                "prefixes": list(network.CLUSTER_CHAIN_PREFIXES),
+                "markers": list(network.CLUSTER_RULE_MARKERS),
+            },
+        ),
+    )
     state.record(layout, Entry("cgroup", {"name": components.CGROUP_ROOT}))
     cgroups.create(components.CGROUP_ROOT)
     _record_outside_dirs(layout)
@@ -248,11 +305,11 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
         pki=certs,
         node_ip=node_ip,
         bin_dir=binaries.bin_dir,
-        cni_dir=binaries.cni_dir,
         runc=Path(runc),
         pause_image=images.PAUSE_IMAGE,
     )
     components.write_configs(ctx)
+    calico_objects = calico.load_objects(binaries.upstream("calico", "manifests/calico.yaml"))
     registry_port = _free_port()
     for host, content in registry.hosts_toml(registry_port).items():
         path = layout.registry_hosts / host / "hosts.toml"
@@ -261,7 +318,9 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
     clock("certificates, kubeconfigs and configurations written")
 
     _prepare_host(layout, node_ip)
-    clock(f"node address {node_ip} on {settings.NODE_LINK}, guard chains in place")
+    # What MicroK8s keeps in args/cni-network (the manifest it applied).
+    (layout.cni_conf / "cni.yaml").write_text(calico.manifest_text(calico_objects))
+    clock(f"node address {node_ip} on {settings.NODE_LINK}, guard table in place")
 
     sup = Supervisor(layout)
     sup.start("etcd", components.etcd_argv(ctx))
@@ -276,25 +335,52 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
     # `python -m tools.cluster.local.registry`, from the repository (where -m finds it).
     sup.start("registry", registry.registry_command(store, registry_port), cwd=REPO_ROOT)
     # Pull the images every pod needs while the apiserver starts.
-    pull = _start_prepull(ctx, [images.PAUSE_IMAGE, images.COREDNS_IMAGE])
+    pull = _start_prepull(
+        ctx, [images.PAUSE_IMAGE, *calico.images(calico_objects), images.COREDNS_IMAGE]
+    )
     clock(f"images in {store}; started the registry and the pre-pull")
 
     admin = _admin(layout, node_ip)
     _wait("readyz", "kube-apiserver", _api_ready(admin), sup, layout, 120)
-    clock("kube-apiserver ready")
-    for obj in [addons.kubelet_api_binding(), *addons.coredns_objects(images.COREDNS_IMAGE)]:
-        admin.create(obj)
     sup.start("kube-controller-manager", components.controller_manager_argv(ctx))
     sup.start("kube-scheduler", components.scheduler_argv(ctx))
     sup.start("kube-proxy", components.kube_proxy_argv(ctx))
     sup.start("kubelet", components.kubelet_argv(ctx))
-    clock("CoreDNS applied; started controller-manager, scheduler, kube-proxy, kubelet")
+    clock("kube-apiserver ready; started controller-manager, scheduler, kube-proxy, kubelet")
+    for obj in [addons.kubelet_api_binding(), *calico_objects]:
+        if not calico.on_pod_network(obj):
+            admin.create(obj)
+    clock("Calico applied")
 
-    _wait("node Ready", "kubelet", _node_ready(admin), sup, layout, 120)
-    clock(f"node {settings.NODE_NAME} Ready")
     _wait("iptables rules", "kube-proxy", _proxy_synced, sup, layout, 60)
-    network.keep_guard_first()
+    # The node turns Ready once Calico's install-cni has written the CNI configuration.
+    _wait_pods("node Ready", "kubelet", _node_ready(admin), sup, layout, admin, 120)
+    clock(f"node {settings.NODE_NAME} Ready (Calico's CNI configuration installed)")
+    # A pod on the pod network created before calico-node has written the node name and the
+    # IP pool fails its first network set-up, and the kubelet retries it only after a back-off
+    # of ten seconds or more: calico-kube-controllers and CoreDNS wait for them (MicroK8s'
+    # dns addon comes after its Calico too).
+    _wait_pods(
+        "Calico's node name and IP pool", "calico-node", _calico_started(admin, layout),
+        sup, layout, admin, 120,
+    )  # fmt: skip
+    late = [o for o in calico_objects if calico.on_pod_network(o)]
+    for obj in [*late, *addons.coredns_objects(images.COREDNS_IMAGE)]:
+        admin.create(obj)
+    clock("calico-node started (node name, IP pool); calico-kube-controllers, CoreDNS applied")
+    _wait_pods("calico-node Ready", "calico-node", _calico_ready(admin), sup, layout, admin, 120)
+    clock("calico-node Ready")
     _finish_prepull(pull, layout)
+    _wait_pods(
+        f"a pod address from a /{calico.BLOCK_PREFIX} block",
+        "coredns",
+        _address_from_block(admin),
+        sup,
+        layout,
+        admin,
+        120,
+    )
+    clock(f"CoreDNS has an address from a /{calico.BLOCK_PREFIX} block of the node")
     try:
         _wait(f"DNS answer for {DNS_NAME}", "coredns", _dns_answers, sup, layout, 120)
     except ComponentFailed as failure:
@@ -323,22 +409,109 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
     )
 
 
+def _kube_system_pods(admin: Client, selector: str) -> list[dict[str, Any]]:
+    return admin.get_json(f"/api/v1/namespaces/kube-system/pods?labelSelector={selector}")["items"]
+
+
+def _calico_ready(admin: Client) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            pods = _kube_system_pods(admin, calico.NODE_LABEL)
+        except (OSError, ApiError, ValueError):
+            return False
+        return any(calico.pod_ready(pod) for pod in pods)
+
+    return check
+
+
+def _calico_started(admin: Client, layout: Layout) -> Callable[[], bool]:
+    """calico-node's start-up has run: the node name file the CNI plugin reads, and the pool."""
+    nodename = layout.snap_data / "var/lib/calico/nodename"
+
+    def check() -> bool:
+        if not nodename.is_file():
+            return False
+        try:
+            admin.get_json(f"/apis/crd.projectcalico.org/v1/ippools/{calico.POOL_NAME}")
+        except (OSError, ApiError, ValueError):
+            return False
+        return True
+
+    return check
+
+
+def _address_from_block(admin: Client) -> Callable[[], bool]:
+    """CoreDNS runs with an address inside a block that Calico's IPAM gave this node."""
+
+    def check() -> bool:
+        try:
+            pods = _kube_system_pods(admin, settings.COREDNS_LABEL)
+            addresses = [p["status"].get("podIP", "") for p in pods if p.get("status")]
+            if not any(addresses):
+                return False
+            blocks = admin.get_json("/apis/crd.projectcalico.org/v1/blockaffinities")["items"]
+        except (OSError, ApiError, ValueError, KeyError):
+            return False
+        return any(calico.address_in_block(a, blocks, settings.NODE_NAME) for a in addresses)
+
+    return check
+
+
+def _wait_pods(
+    what: str,
+    component: str,
+    ready: Callable[[], bool],
+    sup: Supervisor,
+    layout: Layout,
+    admin: Client,
+    timeout: float,
+) -> None:
+    """`_wait`; on time-out, also say what the kube-system pods are doing, and quote the
+    log of the pod named `component` when it is a pod rather than a process of ours."""
+    deadline = time.monotonic() + timeout
+    try:
+        _wait(what, component, ready, sup, layout, timeout)
+    except ComponentFailed as failure:
+        if failure.component != component or time.monotonic() < deadline:
+            raise  # another component exited: its own log says why
+        processes = {r.name for r in supervisor.records(layout)}
+        log = failure.log if component in processes else _pod_log(layout, component)
+        raise ComponentFailed(
+            component, f"{what}: not ready after {timeout:.0f} s (pods: {_pods_state(admin)})",
+            log,
+        ) from None  # fmt: skip
+
+
+def _pods_state(admin: Client, selector: str = "") -> str:
+    """One line per kube-system pod (phase, readiness, waiting reasons) for an error message."""
+    try:
+        pods = _kube_system_pods(admin, selector)
+    except (OSError, ApiError, ValueError) as exc:
+        return f"pods unreadable: {exc}"
+    if not pods:
+        return "no pod was created"
+    return _describe_pods(pods)
+
+
 def _coredns_state(admin: Client) -> str:
     """One line on the CoreDNS pods (phase, readiness, waiting reasons) for an error message."""
     try:
-        pods = admin.get_json(
-            f"/api/v1/namespaces/kube-system/pods?labelSelector={settings.COREDNS_LABEL}"
-        )["items"]
+        pods = _kube_system_pods(admin, settings.COREDNS_LABEL)
     except (OSError, ApiError, ValueError) as exc:
         return f"pods unreadable: {exc}"
     if not pods:
         return "no CoreDNS pod was created"
+    return _describe_pods(pods)
+
+
+def _describe_pods(pods: list[dict[str, Any]]) -> str:
     described = []
     for pod in pods:
         status = pod.get("status", {})
+        containers = status.get("initContainerStatuses", []) + status.get("containerStatuses", [])
         waiting = [
-            c["state"]["waiting"].get("reason", "")
-            for c in status.get("containerStatuses", [])
+            f"{c['name']} {c['state']['waiting'].get('reason', '')}"
+            for c in containers
             if "waiting" in c.get("state", {})
         ]
         ready = [c["status"] for c in status.get("conditions", []) if c["type"] == "Ready"]
@@ -349,12 +522,16 @@ def _coredns_state(admin: Client) -> str:
     return "; ".join(described)
 
 
-def _coredns_log(layout: Layout) -> Path | None:
-    """The newest CoreDNS container log in the kubelet's pod logs, if any."""
+def _pod_log(layout: Layout, name: str) -> Path | None:
+    """The newest log of container `name` of a kube-system pod named `name-…`, if any."""
     logs = sorted(
-        layout.pod_logs.glob("kube-system_coredns-*/coredns/*.log"), key=lambda p: p.stat().st_mtime
+        layout.pod_logs.glob(f"kube-system_{name}-*/{name}/*.log"), key=lambda p: p.stat().st_mtime
     )
     return logs[-1] if logs else None
+
+
+def _coredns_log(layout: Layout) -> Path | None:
+    return _pod_log(layout, "coredns")
 
 
 def _background(work: Callable[[], Path]) -> concurrent.futures.Future[Path]:
@@ -372,10 +549,19 @@ def _start_prepull(ctx: components.Context, refs: list[str]) -> subprocess.Popen
         time.sleep(0.05)
     if not ctx.layout.containerd_socket.exists():
         return None  # containerd is late: the kubelet will pull them itself
-    script = " && ".join(
+    pulls = [
         f"{ctx.bin('ctr')} --address {ctx.layout.containerd_socket} --namespace k8s.io "
         f"images pull --hosts-dir {ctx.layout.registry_hosts} --local {ref} >/dev/null"
         for ref in refs
+    ]
+    # The registry was started just before: the first pull is retried until it answers (a
+    # few tenths of a second), then the others go in parallel.
+    first, rest = pulls[0], pulls[1:]
+    script = (
+        f"i=0; until {first} 2>/dev/null; do i=$((i+1)); "
+        "[ $i -ge 100 ] && exit 1; sleep 0.1; done; "
+        + "".join(f"{pull} & " for pull in rest)
+        + "wait"
     )
     with open(ctx.layout.log("prepull"), "ab") as log:
         return subprocess.Popen(

@@ -1,12 +1,12 @@
-"""The node's network and the safety guards: all traffic stays on this machine.
+"""The node's network, and undoing what the cluster's network made: all traffic stays here.
 
 - The node address lives on an interface the cluster owns (never the machine's NIC).
 - The service range is routed to that interface: a ClusterIP packet that kube-proxy did
   not rewrite is dropped there instead of following the default route.
-- Our own iptables chains reject pod traffic to anything but the pod and service ranges and
-  the node address (FORWARD), and pod traffic to the host's own services but the apiserver and
-  the kubelet (INPUT).
+- The guard that rejects pod traffic bound elsewhere is guard.py's nftables table.
 - Sysctls are changed only when needed, each one recorded with its previous value.
+- What kube-proxy, the CNI plugins and Calico create (chains, interfaces, routes, ipsets) is
+  found by name or range at `down`, since they create it themselves.
 
 Every change is recorded in the journal before it is made; `undo` reverses one entry and
 accepts that the resource may never have been created.
@@ -18,6 +18,7 @@ import contextlib
 import ipaddress
 import json
 import shlex
+import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -88,9 +89,15 @@ def link_exists(name: str) -> bool:
     return run(["ip", "link", "show", "dev", name], check=False).returncode == 0
 
 
-# kube-proxy writes its chains for IPv4 and IPv6 alike (the host has both stacks).
-IPTABLES = ("iptables", "ip6tables")
+# kube-proxy writes its chains for IPv4 and IPv6 alike (the host has both stacks), with the
+# host's iptables (nft back-end here); Felix picks a back-end itself ("auto": legacy unless
+# nft holds more rules). Both back-ends are searched.
+BACKENDS = ("iptables-nft", "ip6tables-nft", "iptables-legacy", "ip6tables-legacy")
 TABLES = ("filter", "nat", "mangle", "raw")
+# Prefixes of the chains made by kube-proxy, the portmap plugin and Calico's Felix; rules
+# Felix puts in built-in chains carry a `cali:` comment.
+CLUSTER_CHAIN_PREFIXES = ("KUBE-", "CNI-", "cali-")
+CLUSTER_RULE_MARKERS = ("cali:",)
 
 
 def chains(table: str, binary: str = "iptables") -> list[str]:
@@ -99,158 +106,59 @@ def chains(table: str, binary: str = "iptables") -> list[str]:
     return [line.split()[1] for line in out.splitlines() if line.startswith("-N ")]
 
 
-def cluster_chains(prefixes: tuple[str, ...] = ("KUBE-", "CNI-")) -> list[str]:
-    """`binary/table/chain` of every chain named with `prefixes`, IPv4 and IPv6."""
+def saved_tables(binary: str) -> dict[str, str]:
+    """`<binary>-save` of every table that exists, split per table ({} if not installed).
+
+    A plain `-save` never creates a table (`-t raw` would, with the legacy back-end).
+    """
+    if shutil.which(f"{binary}-save") is None:
+        return {}
+    out = run([f"{binary}-save"]).stdout
+    tables: dict[str, str] = {}
+    current = None
+    for line in out.splitlines():
+        if line.startswith("*"):
+            current = line[1:]
+            tables[current] = ""
+        if current is not None:
+            tables[current] += line + "\n"
+    return tables
+
+
+def cluster_chains(prefixes: tuple[str, ...] = CLUSTER_CHAIN_PREFIXES) -> list[str]:
+    """`binary/table/chain` of every chain named with `prefixes`, both back-ends, v4 and v6."""
     found = []
-    for binary in IPTABLES:
-        for table in TABLES:
+    for binary in BACKENDS:
+        for table, text in saved_tables(binary).items():
+            for line in text.splitlines():
+                if line.startswith(":") and line[1:].split()[0].startswith(prefixes):
+                    found.append(f"{binary}/{table}/{line[1:].split()[0]}")
+    return found
+
+
+def marked_rules(markers: tuple[str, ...] = CLUSTER_RULE_MARKERS) -> list[str]:
+    """`binary/table: rule` of every rule carrying a comment that starts with `markers`."""
+    found = []
+    for binary in BACKENDS:
+        for table, text in saved_tables(binary).items():
             found += [
-                f"{binary}/{table}/{c}" for c in chains(table, binary) if c.startswith(prefixes)
+                f"{binary}/{table}: {line}"
+                for line in text.splitlines()
+                if line.startswith("-A ") and _marked(shlex.split(line), markers)
             ]
     return found
+
+
+def _marked(words: list[str], markers: tuple[str, ...]) -> bool:
+    return any(
+        word == "--comment" and i + 1 < len(words) and words[i + 1].startswith(markers)
+        for i, word in enumerate(words)
+    )
 
 
 def foreign_cluster_chains() -> list[str]:
     """KUBE-*/CNI-* chains already present: another cluster's, which `down` must not touch."""
     return cluster_chains()
-
-
-# --- the guard --------------------------------------------------------------------------
-
-
-def guard_rules(node_ip: str) -> list[list[str]]:
-    """The rules of the FORWARD guard chain, in order (`iptables -A GUARD_CHAIN <rule>`).
-
-    It is jumped to for packets routed from the pod range; what it lets through (RETURN) goes
-    on to the usual rules, everything else is rejected here: nothing leaves the machine.
-    """
-    comment = ["-m", "comment", "--comment"]
-    return [
-        ["-d", settings.POD_CIDR, *comment, "reseau-k8s: pod to pod", "-j", "RETURN"],
-        ["-d", settings.SERVICE_CIDR, *comment, "reseau-k8s: pod to Service", "-j", "RETURN"],
-        ["-d", f"{node_ip}/32", *comment, "reseau-k8s: pod to node", "-j", "RETURN"],
-        [*comment, "reseau-k8s: pods never leave the machine", *REJECT],
-    ]
-
-
-REJECT = ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
-
-
-def guard_input_rules(node_ip: str) -> list[list[str]]:
-    """The rules of the INPUT guard chain: what pods may ask of the host itself.
-
-    Replies to the host's own connections (kubelet probes, the DNS check of `up`), the
-    apiserver and the kubelet on the node address (the kubernetes Service leads there), and
-    ping of the node and of the pods' gateway; every other port of every host address (what
-    listens on 0.0.0.0, the machine's own address) is refused.
-    """
-    comment = ["-m", "comment", "--comment"]
-    node = f"{node_ip}/32"
-    rules = [
-        [
-            "-m",
-            "conntrack",
-            "--ctstate",
-            "RELATED,ESTABLISHED",
-            *comment,
-            "reseau-k8s: replies to the host",
-            "-j",
-            "RETURN",
-        ]
-    ]
-    for port, what in ((settings.APISERVER_PORT, "apiserver"), (settings.KUBELET_PORT, "kubelet")):
-        rules.append(
-            ["-d", node, "-p", "tcp", "-m", "tcp", "--dport", str(port), *comment,
-             f"reseau-k8s: pod to {what}", "-j", "RETURN"]
-        )  # fmt: skip
-    for destination, what in ((node, "node"), (settings.POD_CIDR, "gateway")):
-        rules.append(
-            ["-d", destination, "-p", "icmp", *comment, f"reseau-k8s: ping {what}", "-j", "RETURN"]
-        )
-    rules.append([*comment, "reseau-k8s: no other host service for pods", *REJECT])
-    return rules
-
-
-def guard_output_rules(node_ip: str) -> list[list[str]]:
-    """The rules of the OUTPUT guard chain, jumped to only for packets the host DNATed.
-
-    The host's own traffic is not the cluster's business, but a Service asked from the node
-    (a ClusterIP or a NodePort, translated by kube-proxy in nat OUTPUT) must still land in the
-    cluster: a Service whose EndpointSlice was written by hand with an outside address would
-    otherwise lead off the machine.
-    """
-    comment = ["-m", "comment", "--comment"]
-    return [
-        ["-d", settings.POD_CIDR, *comment, "reseau-k8s: node to pod via Service", "-j", "RETURN"],
-        ["-d", f"{node_ip}/32", *comment, "reseau-k8s: node to itself via Service", "-j", "RETURN"],
-        ["-d", "127.0.0.0/8", *comment, "reseau-k8s: loopback", "-j", "RETURN"],
-        [*comment, "reseau-k8s: Services never lead off the machine", *REJECT],
-    ]
-
-
-def guard_chains(node_ip: str) -> dict[str, list[list[str]]]:
-    """Each guard chain and its rules."""
-    return {
-        settings.GUARD_CHAIN: guard_rules(node_ip),
-        settings.GUARD_INPUT_CHAIN: guard_input_rules(node_ip),
-        settings.GUARD_OUTPUT_CHAIN: guard_output_rules(node_ip),
-    }
-
-
-def guard_jumps() -> list[tuple[str, list[str]]]:
-    """(built-in chain, rule) for the jumps into the guards, inserted first in each chain."""
-    # FORWARD: pod traffic routed anywhere; INPUT: pod traffic to the host's own addresses;
-    # OUTPUT: the host's packets that a Service rule translated.
-    return [
-        ("FORWARD", ["-s", settings.POD_CIDR, "-j", settings.GUARD_CHAIN]),
-        ("INPUT", ["-s", settings.POD_CIDR, "-j", settings.GUARD_INPUT_CHAIN]),
-        ("OUTPUT", ["-m", "conntrack", "--ctstate", "DNAT", "-j", settings.GUARD_OUTPUT_CHAIN]),
-    ]
-
-
-def guard_script(node_ip: str) -> str:
-    """The guards as iptables-save text (for the docs and the tests)."""
-    chains = guard_chains(node_ip)
-    lines = ["*filter", *(f":{name} - [0:0]" for name in chains)]
-    for chain, rule in guard_jumps():
-        lines.append(" ".join(["-I", chain, "1", *_quoted(rule)]))
-    for name, rules in chains.items():
-        lines += [" ".join(["-A", name, *_quoted(rule)]) for rule in rules]
-    lines.append("COMMIT")
-    return "\n".join(lines) + "\n"
-
-
-def _quoted(rule: Iterable[str]) -> list[str]:
-    return [f'"{word}"' if " " in word else word for word in rule]
-
-
-def install_guard(layout: Layout, node_ip: str) -> None:
-    """Create the guard chains and jump to them first from FORWARD, INPUT and OUTPUT."""
-    for chain, rules in guard_chains(node_ip).items():
-        record(layout, Entry("chain", {"table": "filter", "name": chain}))
-        run(["iptables", "-w", "-t", "filter", "-N", chain])
-        for rule in rules:
-            run(["iptables", "-w", "-t", "filter", "-A", chain, *rule])
-    for builtin, rule in guard_jumps():
-        record(layout, Entry("rule", {"table": "filter", "chain": builtin, "rule": rule}))
-        run(["iptables", "-w", "-t", "filter", "-I", builtin, "1", *rule])
-
-
-def keep_guard_first() -> None:
-    """Move the guard jumps back to the head of FORWARD, INPUT and OUTPUT.
-
-    kube-proxy prepends its own jumps when it starts; its chains accept established and
-    masquerade-marked traffic, so the guard is put back in front of them.
-    """
-    for builtin, rule in guard_jumps():
-        listing = run(["iptables", "-w", "-t", "filter", "-S", builtin]).stdout.splitlines()
-        rules = [line for line in listing if line.startswith("-A ")]
-        first = shlex.split(rules[0]) if rules else []
-        if first[2:] == rule:
-            continue
-        with contextlib.suppress(NetworkError):
-            run(["iptables", "-w", "-t", "filter", "-D", builtin, *rule])
-        run(["iptables", "-w", "-t", "filter", "-I", builtin, "1", *rule])
 
 
 # --- the node's interface ---------------------------------------------------------------
@@ -327,6 +235,46 @@ def delete_route(route: Sequence[str]) -> None:
     run(["ip", "route", "del", *route], check=False)
 
 
+def links_named(prefixes: tuple[str, ...]) -> list[str]:
+    """The interfaces whose names start with `prefixes` (Calico's `cali…` veth ends)."""
+    links = json.loads(run(["ip", "-j", "link", "show"]).stdout or "[]")
+    return [link["ifname"] for link in links if link["ifname"].startswith(prefixes)]
+
+
+def routes_within(cidr: str) -> list[list[str]]:
+    """`ip route del` arguments of every IPv4 route (any table) inside `cidr`: what Calico
+    left (the blackhole route of a node's /26 block) once its interfaces are gone."""
+    network = ipaddress.ip_network(cidr)
+    found = []
+    routes = json.loads(run(["ip", "-4", "-j", "route", "show", "table", "all"]).stdout or "[]")
+    for route in routes:
+        dst = route.get("dst", "default")
+        try:
+            inside = ipaddress.ip_network(dst, strict=False).subnet_of(network)  # type: ignore[arg-type]
+        except (ValueError, TypeError):
+            continue
+        if inside:
+            kind = [route["type"]] if route.get("type") not in (None, "unicast") else []
+            found.append([*kind, dst, "table", str(route.get("table", "main"))])
+    return found
+
+
+def ipsets(prefixes: tuple[str, ...]) -> list[str]:
+    """The ipsets whose names start with `prefixes` (Felix's are `cali40…`, `cali60…`)."""
+    if shutil.which("ipset") is None:
+        return []
+    out = run(["ipset", "list", "-n"], check=False).stdout
+    return [name for name in out.split() if name.startswith(prefixes)]
+
+
+def destroy_ipsets(prefixes: tuple[str, ...]) -> list[str]:
+    """Destroy those ipsets (after the iptables rules that used them); returns their names."""
+    names = ipsets(prefixes)
+    for name in names:
+        run(["ipset", "destroy", name])
+    return names
+
+
 def delete_rule(table: str, chain: str, rule: Sequence[str]) -> None:
     """Delete every copy of a rule (an interrupted `up` may have inserted it twice)."""
     for _ in range(10):
@@ -347,12 +295,15 @@ def delete_chain(table: str, name: str) -> None:
     run(["iptables", "-w", "-t", table, "-X", name], check=False)
 
 
-def chain_cleanup_script(save_text: str, prefixes: tuple[str, ...]) -> tuple[str, list[str]]:
+def chain_cleanup_script(
+    save_text: str, prefixes: tuple[str, ...], markers: tuple[str, ...] = ()
+) -> tuple[str, list[str]]:
     """An `iptables-restore --noflush` script removing the chains named with `prefixes`.
 
     From one table's `iptables-save` text: delete every rule of another chain that jumps to
-    them, then flush them all, then delete them all (they may jump to each other). Returns the
-    script and the chains it removes. Pure function.
+    them or whose comment starts with one of `markers`, then flush them all, then delete them
+    all (they may jump to each other). Returns the script and the chains it removes. Pure
+    function.
     """
     lines = save_text.splitlines()
     table = next((line for line in lines if line.startswith("*")), None)
@@ -361,8 +312,6 @@ def chain_cleanup_script(save_text: str, prefixes: tuple[str, ...]) -> tuple[str
         for line in lines
         if line.startswith(":") and line[1:].split()[0].startswith(prefixes)
     ]
-    if table is None or not names:
-        return "", []
     deletes = []
     for line in lines:
         if not line.startswith("-A "):
@@ -370,10 +319,15 @@ def chain_cleanup_script(save_text: str, prefixes: tuple[str, ...]) -> tuple[str
         words = shlex.split(line)
         if words[1] in names:
             continue  # flushed below
+        if _marked(words, markers):
+            deletes.append("-D " + line[3:])
+            continue
         for flag in ("-j", "-g"):
             if flag in words and words[words.index(flag) + 1] in names:
                 deletes.append("-D " + line[3:])
                 break
+    if table is None or not (names or deletes):
+        return "", []
     script = [table, *deletes]
     script += [f"-F {name}" for name in names]
     script += [f"-X {name}" for name in names]
@@ -381,15 +335,17 @@ def chain_cleanup_script(save_text: str, prefixes: tuple[str, ...]) -> tuple[str
     return "\n".join(script) + "\n", names
 
 
-def delete_chains_with_prefix(prefixes: tuple[str, ...]) -> list[str]:
-    """Delete the chains whose names start with `prefixes` (kube-proxy's, portmap's) in every
-    table of iptables and ip6tables, one `*-restore` per table."""
+def delete_chains_with_prefix(
+    prefixes: tuple[str, ...], markers: tuple[str, ...] = ()
+) -> list[str]:
+    """Delete the chains whose names start with `prefixes` (kube-proxy's, portmap's, Calico's),
+    and the rules marked with `markers`, in every table of both back-ends, IPv4 and IPv6, one
+    `*-restore` per table."""
     removed: list[str] = []
-    for binary in IPTABLES:
-        for table in TABLES:
-            saved = run([f"{binary}-save", "-t", table]).stdout
-            script, names = chain_cleanup_script(saved, prefixes)
-            if not names:
+    for binary in BACKENDS:
+        for table, saved in saved_tables(binary).items():
+            script, names = chain_cleanup_script(saved, prefixes, markers)
+            if not script:
                 continue
             result = subprocess.run(
                 [f"{binary}-restore", "-w", "--noflush"],

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.cluster.local import network, settings
+from tools.cluster.local import calico, guard, network, settings
 
 LISTEN = "0A"
 
@@ -103,6 +103,8 @@ REQUIRED_TOOLS = {
     "iptables-restore": "iptables",
     "ip6tables": "iptables",
     "runc": "runc",
+    "nft": "nftables",
+    "ipset": "ipset",
     "mount": "mount",
     "umount": "mount",
 }
@@ -129,20 +131,31 @@ def check_host() -> None:
         )
     if "overlay" not in Path("/proc/filesystems").read_text():
         raise PreflightError("the kernel has no overlay filesystem (containerd's snapshotter)")
-    if not Path("/proc/sys/net/bridge/bridge-nf-call-iptables").exists():
-        raise PreflightError(
-            "br_netfilter is missing (/proc/sys/net/bridge/bridge-nf-call-iptables): Services "
-            "between pods on one bridge need it; `modprobe br_netfilter` where it is a module"
-        )
 
 
 def check_network(node_ip: str) -> None:
     """Free ports, no overlap with the host's routes, no other cluster's leftovers."""
     problems = taken(ports(node_ip), current_listeners())
     problems += network.conflicts(network.host_prefixes(), node_ip)
-    for link in (settings.NODE_LINK, settings.BRIDGE):
+    for link in (settings.NODE_LINK, calico.VXLAN_DEVICE, calico.VXLAN_V6_DEVICE):
         if network.link_exists(link):
             problems.append(f"interface {link} already exists (another cluster, or a leftover)")
+    workloads = network.links_named((calico.WORKLOAD_PREFIX,))
+    if workloads:
+        problems.append(f"Calico interfaces already exist ({', '.join(workloads[:3])}…)")
+    sets = network.ipsets((calico.WORKLOAD_PREFIX,))
+    if sets:
+        problems.append(f"Calico's ipsets already exist ({', '.join(sets[:3])}…)")
+    if calico.IPAM_LOCK.exists():
+        problems.append(f"{calico.IPAM_LOCK} exists (another Calico on this host, or a leftover)")
+    if guard.exists():
+        problems.append(f"nftables table {guard.FAMILY} {guard.TABLE} already exists")
+    snap = settings.MICROK8S_SNAP_LINK
+    if snap.exists() or snap.is_symlink():
+        problems.append(
+            f"{snap} exists (MicroK8s, or a leftover): the local cluster puts MicroK8s' node "
+            "paths there and would hide it"
+        )
     foreign = network.foreign_cluster_chains()
     if foreign:
         problems.append(

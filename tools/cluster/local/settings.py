@@ -26,11 +26,9 @@ COREDNS_DEPLOYMENT: Final = microk8s.COREDNS_DEPLOYMENT
 COREDNS_SERVICE: Final = microk8s.COREDNS_SERVICE
 COREDNS_LABEL: Final = microk8s.COREDNS_LABEL
 
-# The single node: a readable fixed name (it appears in `kubectl get nodes`), and its podCIDR,
-# the first /24 of the pod range, which the controller-manager allocates to it.
+# The single node: a readable fixed name (it appears in `kubectl get nodes`). As on MicroK8s,
+# the controller-manager allocates no podCIDR to nodes: Calico's IPAM hands out /26 blocks.
 NODE_NAME: Final = "reseau-k8s"
-NODE_CIDR_MASK: Final = 24
-NODE_POD_CIDR: Final = str(next(ipaddress.ip_network(POD_CIDR).subnets(new_prefix=NODE_CIDR_MASK)))
 
 # The node address: a private /32 on an interface the cluster owns (a port-less bridge),
 # never the machine's NIC. It sits just below the service range, outside the pod and service
@@ -39,15 +37,16 @@ NODE_POD_CIDR: Final = str(next(ipaddress.ip_network(POD_CIDR).subnets(new_prefi
 NODE_LINK: Final = "rk8s0"
 DEFAULT_NODE_IP: Final = "10.152.182.1"
 
-# The CNI bridge (the bridge plugin's default name, as on a kubeadm + bridge cluster).
-BRIDGE: Final = "cni0"
-CNI_NETWORK: Final = "reseau-k8s"
+# The pod network is Calico's, named and configured as MicroK8s does (see calico.py).
+CNI_NETWORK: Final = "k8s-pod-network"
 
-# Our own iptables chains, jumped to from FORWARD and INPUT: the guards that keep every
-# packet of the cluster on this machine (see network.py).
-GUARD_CHAIN: Final = "RESEAU-K8S-GUARD"
-GUARD_INPUT_CHAIN: Final = "RESEAU-K8S-GUARD-IN"
-GUARD_OUTPUT_CHAIN: Final = "RESEAU-K8S-GUARD-OUT"
+# The network guard: an nftables table of the cluster's own (see guard.py).
+GUARD_TABLE: Final = "reseau-k8s"
+
+# MicroK8s keeps its node files under /var/snap/microk8s/current (SNAP_DATA) and
+# /var/snap/microk8s/common (SNAP_COMMON), and Calico's manifests name those paths. The local
+# cluster keeps them in its state directory and links this path to them while it runs.
+MICROK8S_SNAP_LINK: Final = Path("/var/snap/microk8s")
 
 # Listeners. Ports are the upstream defaults, so logs and docs read as usual; `up` checks that
 # each one is free before starting anything.
@@ -162,12 +161,29 @@ class Layout:
         return self.root / "pod-logs"
 
     @property
-    def cni_conf(self) -> Path:
-        return self.root / "cni" / "net.d"
+    def snap(self) -> Path:
+        """What /var/snap/microk8s points to while the cluster runs."""
+        return self.root / "snap"
 
     @property
-    def cni_ipam(self) -> Path:
-        return self.root / "cni" / "ipam"
+    def snap_data(self) -> Path:
+        """MicroK8s' SNAP_DATA (/var/snap/microk8s/current): CNI files, Calico's node state."""
+        return self.snap / "current"
+
+    @property
+    def snap_common(self) -> Path:
+        """MicroK8s' SNAP_COMMON (/var/snap/microk8s/common): the CNI plugin's log."""
+        return self.snap / "common"
+
+    @property
+    def cni_conf(self) -> Path:
+        """containerd's CNI configuration directory (MicroK8s: args/cni-network)."""
+        return self.snap_data / "args" / "cni-network"
+
+    @property
+    def cni_bin(self) -> Path:
+        """containerd's CNI plugin directory, filled by Calico's install-cni."""
+        return self.snap_data / "opt" / "cni" / "bin"
 
     @property
     def resolv_conf(self) -> Path:

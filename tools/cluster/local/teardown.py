@@ -9,8 +9,9 @@ resource that never came to exist. Order matters:
 3. containerd, then its shims (they stay in the session of the containerd we started);
 4. the apiserver and the registry, then etcd;
 5. mounts under the state directory, the kubelet's log links and libcni's cache entries,
-   then the journal backwards (cgroups, kube-proxy's and portmap's chains, the bridge, the
-   guard chains, the node interface and its route, sysctls, directories), then the state.
+   then the journal backwards (directories, cgroups, the iptables chains of kube-proxy,
+   portmap and Calico, Calico's interfaces, routes and ipsets, the /var/snap/microk8s link,
+   the guard table, the node interface and its route, sysctls), then the state.
 """
 
 from __future__ import annotations
@@ -24,7 +25,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tools.cluster.local import cgroups, mounts, network, registry, settings, state, supervisor
+from tools.cluster.local import (
+    calico,
+    cgroups,
+    guard,
+    mounts,
+    network,
+    registry,
+    settings,
+    state,
+    supervisor,
+)
 from tools.cluster.local.components import CGROUP_ROOT
 from tools.cluster.local.settings import Layout
 
@@ -140,18 +151,53 @@ def _undo(entry: state.Entry, report: Callable[[str], None]) -> None:
     elif entry.kind == "sysctl":
         network.restore_sysctl(data["key"], data["previous"])
     elif entry.kind == "chain-prefixes":
-        removed = network.delete_chains_with_prefix(tuple(data["prefixes"]))
+        prefixes, markers = tuple(data["prefixes"]), tuple(data.get("markers", ()))
+        removed = network.delete_chains_with_prefix(prefixes, markers)
         if removed:
-            report(f"deleted {len(removed)} iptables chains ({', '.join(data['prefixes'])}*)")
+            report(f"deleted {len(removed)} iptables chains ({', '.join(prefixes)}*)")
+    elif entry.kind == "calico":
+        _undo_calico(report)
+    elif entry.kind == "nft-table":
+        guard.delete_table(data["family"], data["name"])
+    elif entry.kind == "symlink":
+        path = Path(data["path"])
+        if path.is_symlink() and os.readlink(path) == data["target"]:
+            path.unlink()
+        with contextlib.suppress(OSError):
+            for parent in map(Path, data.get("parents", [])):
+                parent.rmdir()
     elif entry.kind == "cgroup":
         remaining = cgroups.remove(data["name"])
         if remaining:
             raise RuntimeError(f"cgroups still busy: {', '.join(map(str, remaining[:3]))}")
     elif entry.kind == "dir":
-        # A directory `up` created outside the state directory: removed if empty.
+        # A directory `up` created outside the state directory: removed with the files the
+        # cluster leaves there (named in the entry), if nothing else is in it.
+        for name in data.get("files", []):
+            with contextlib.suppress(FileNotFoundError):
+                (Path(data["path"]) / name).unlink()
         with contextlib.suppress(OSError):
             for parent in [Path(data["path"]), *map(Path, data.get("parents", []))]:
                 parent.rmdir()
+
+
+def _undo_calico(report: Callable[[str], None]) -> None:
+    """What Calico made on the host: the VXLAN device, the pods' `cali…` ends (gone with the
+    pods' network namespaces, unless a namespace outlived them), the routes left in the pod
+    range (the blackhole route of the node's block), and Felix's ipsets."""
+    links = [calico.VXLAN_DEVICE, calico.VXLAN_V6_DEVICE]
+    links += network.links_named((calico.WORKLOAD_PREFIX,))
+    deleted = [name for name in links if network.link_exists(name)]
+    for name in deleted:
+        network.delete_link(name)
+    routes = network.routes_within(settings.POD_CIDR)
+    for route in routes:
+        network.delete_route(route)
+    sets = network.destroy_ipsets((calico.WORKLOAD_PREFIX,))
+    if deleted or routes or sets:
+        report(
+            f"removed Calico's {len(deleted)} interfaces, {len(routes)} routes, {len(sets)} ipsets"
+        )
 
 
 def down(layout: Layout, report: Callable[[str], None] = print) -> list[str]:
@@ -220,6 +266,17 @@ def _cluster_processes(layout: Layout) -> list[str]:
     return found
 
 
+def _nft_mentions() -> list[str]:
+    """Lines of the whole nftables ruleset that name Calico or the guard (iptables-nft rules
+    show there too, whichever tool made them)."""
+    result = network.run(["nft", "list", "ruleset"], check=False)
+    return [
+        line.strip()
+        for line in result.stdout.splitlines()
+        if "cali" in line or settings.GUARD_TABLE in line
+    ]
+
+
 def leftovers(layout: Layout, node_ip: str) -> list[str]:
     """What of a cluster remains on the host (what the teardown test asserts is nothing)."""
     found = _cluster_processes(layout)
@@ -229,15 +286,29 @@ def leftovers(layout: Layout, node_ip: str) -> list[str]:
     if cgroups.processes(CGROUP_ROOT):
         found.append("processes in the cgroup " + CGROUP_ROOT)
     found += [f"mount {p}" for p in mounts.under(layout.root)]
-    for link in (settings.NODE_LINK, settings.BRIDGE):
+    for link in (settings.NODE_LINK, calico.VXLAN_DEVICE, calico.VXLAN_V6_DEVICE):
         if network.link_exists(link):
             found.append(f"link {link}")
-    prefixes = ("KUBE-", "CNI-", settings.GUARD_CHAIN)
-    found += [f"iptables chain {c}" for c in network.cluster_chains(prefixes)]
+    found += [f"link {name}" for name in network.links_named((calico.WORKLOAD_PREFIX,))]
+    found += [f"iptables chain {c}" for c in network.cluster_chains()]
+    found += [f"iptables rule {r}" for r in network.marked_rules()]
+    found += [f"ipset {name}" for name in network.ipsets((calico.WORKLOAD_PREFIX,))]
+    if guard.exists():
+        found.append(f"nftables table {guard.FAMILY} {guard.TABLE}")
+    found += [f"nftables {line}" for line in _nft_mentions()]
     routes = network.run(["ip", "-4", "route", "show", "table", "all"]).stdout
     for line in routes.splitlines():
         if settings.SERVICE_CIDR in line or node_ip in line:
             found.append(f"route {line.strip()}")
+    found += [f"route {' '.join(r)}" for r in network.routes_within(settings.POD_CIDR)]
+    if calico.IPAM_LOCK.exists():
+        found.append(f"file {calico.IPAM_LOCK}")
+    snap = settings.MICROK8S_SNAP_LINK
+    if snap.is_symlink() and os.readlink(snap) == str(layout.snap):
+        found.append(f"link {snap} -> {layout.snap}")
+    for path in calico.MICROK8S_HOST_LINKS:
+        if path.is_symlink() and os.readlink(path).startswith(f"{snap}/"):
+            found.append(f"link {path} -> {os.readlink(path)}")
     if layout.root.exists():
         found.append(f"state directory {layout.root}")
     found += [f"cgroup {p}" for p in cgroups.paths(CGROUP_ROOT) if p.exists()]

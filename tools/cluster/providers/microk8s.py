@@ -30,7 +30,7 @@ class MicroK8sProvider(Provider):
         )
         text = run([microk8s, "config"], what="microk8s config")
         path = write_private(self.workdir / "kubeconfig", text)
-        caps = {Capability.MICROK8S, Capability.NODE_SHELL} | self.extra
+        caps = {Capability.MICROK8S, Capability.NODE_SHELL, Capability.MICROK8S_PATHS} | self.extra
         info = describe(self.kind, path, caps)
         addon = run(
             [microk8s, "status", "--addon", "metallb"], what="microk8s status --addon metallb"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from tools.cluster.local import build
-from tools.cluster.local.images import oci, rootfs
+from tools.cluster.local.images import calico, oci, rootfs
 from tools.cluster.local.images.oci import Image, file_data, file_from, symlink
 
 HERE: Final = Path(__file__).parent
@@ -266,6 +266,7 @@ def definitions(cache: Path, binaries: build.Binaries) -> list[Image]:
         nginx_image(cache),
         pause_image(cache),
         coredns_image_spec(binaries),
+        *calico.definitions(binaries, cache),
     ]
 
 
@@ -289,7 +290,10 @@ def content_key(images: list[Image]) -> str:
                 content = hashlib.sha256(entry.data).hexdigest()
             else:
                 content = ""
-            digest.update(f"{entry.path}\0{entry.kind}\0{entry.mode:o}\0{entry.target}\0".encode())
+            digest.update(
+                f"{entry.path}\0{entry.kind}\0{entry.mode:o}\0{entry.target}\0"
+                f"{entry.uid}:{entry.gid}\0".encode()
+            )
             digest.update(content.encode() + b"\n")
     # The layout format itself (oci.py) is part of the definition.
     digest.update((HERE / "oci.py").read_bytes())

@@ -33,11 +33,13 @@ class Entry:
     """One path of the image's filesystem (absolute, POSIX)."""
 
     path: str
-    kind: str  # "dir", "file" or "symlink"
+    kind: str  # "dir", "file", "symlink" or "hardlink"
     mode: int = 0o755
     source: Path | None = None  # file content read from this host file…
     data: bytes | None = None  # …or given inline
-    target: str = ""  # symlink target
+    target: str = ""  # symlink target, or the image path a hard link shares its content with
+    uid: int = 0
+    gid: int = 0
 
     @property
     def name(self) -> str:
@@ -59,6 +61,11 @@ def file_data(path: str, data: bytes | str, mode: int = 0o644) -> Entry:
 
 def symlink(path: str, target: str) -> Entry:
     return Entry(path, "symlink", 0o777, target=target)
+
+
+def hardlink(path: str, target: str) -> Entry:
+    """A second name for the file at image path `target` (one copy of the content)."""
+    return Entry(path, "hardlink", 0o755, target=target)
 
 
 @dataclass
@@ -88,11 +95,16 @@ def _with_parents(entries: list[Entry]) -> list[Entry]:
 
 def write_layer(entries: list[Entry], out: io.BufferedIOBase) -> None:
     """A deterministic tar of `entries` into `out`."""
+    written: set[str] = set()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for entry in _with_parents(entries):
+            if entry.kind == "hardlink" and entry.target not in written:
+                # tar readers resolve a link against files already extracted.
+                raise ValueError(f"hard link {entry.path}: {entry.target} must sort before it")
+            written.add(entry.path)
             info = tarfile.TarInfo(entry.name)
             info.mtime = 0
-            info.uid = info.gid = 0
+            info.uid, info.gid = entry.uid, entry.gid
             info.uname = info.gname = ""
             info.mode = entry.mode
             if entry.kind == "dir":
@@ -101,6 +113,10 @@ def write_layer(entries: list[Entry], out: io.BufferedIOBase) -> None:
             elif entry.kind == "symlink":
                 info.type = tarfile.SYMTYPE
                 info.linkname = entry.target
+                tar.addfile(info)
+            elif entry.kind == "hardlink":
+                info.type = tarfile.LNKTYPE
+                info.linkname = str(PurePosixPath(entry.target).relative_to("/"))
                 tar.addfile(info)
             elif entry.kind == "file":
                 data = entry.data if entry.data is not None else entry.source.read_bytes()  # type: ignore[union-attr]
