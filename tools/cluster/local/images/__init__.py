@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from tools.cluster.local import build
-from tools.cluster.local.images import fidelity, oci, rootfs
+from tools.cluster.local.images import oci, rootfs
 from tools.cluster.local.images.oci import Image, file_data, file_from, symlink
 
 HERE: Final = Path(__file__).parent
@@ -346,6 +346,8 @@ def ensure_images(progress: Progress = build.say, cache: Path | None = None) -> 
         images = definitions(cache, binaries)
         # A stand-in that lost a tool of its fidelity list, or gained one the real image
         # lacks, would let a page pass here and fail for readers: refuse to build it.
+        from tools.cluster.local.images import fidelity  # `python -m` runs it as __main__
+
         try:
             problems = fidelity.stand_in_problems(fidelity.load(), images)
         except fidelity.FidelityError as exc:

@@ -43,13 +43,15 @@ class ShellSyntaxError(ValueError):
     """The script has an unterminated quote or substitution."""
 
 
-def _scan(text: str, line0: int) -> tuple[str, list[tuple[str, str, int]]]:
-    """Remove comments and continuations, cut out `$(…)`; return (text, substitutions).
+def _scan(text: str, line0: int) -> tuple[str, list[tuple[str, str, int]], list[int]]:
+    """Remove comments and continuations, cut out `$(…)`: (text, substitutions, lines).
 
-    Newlines outside quotes become `;` + newline, so they separate commands while shlex still
-    counts lines. Each substitution is (placeholder, inner text, line of its start).
+    Newlines outside quotes become `;` + newline, so they separate commands. Each substitution
+    is (placeholder, inner text, line of its start). `lines[k]` is the line of `text` where
+    line k of the result starts: continuations and substitutions join lines.
     """
     out: list[str] = []
+    lines = [line0]
     subs: list[tuple[str, str, int]] = []
     i, n, line = 0, len(text), line0
     quote = ""  # "'" or '"' while inside quotes
@@ -59,6 +61,7 @@ def _scan(text: str, line0: int) -> tuple[str, list[tuple[str, str, int]]]:
         c = text[i]
         if c == "\n":
             line += 1
+            lines.append(line)
             if quote:
                 out.append(c)
                 i += 1
@@ -74,6 +77,7 @@ def _scan(text: str, line0: int) -> tuple[str, list[tuple[str, str, int]]]:
                     i = min(end + 1, n)
                     line += 1
                     out.append("\n")
+                    lines.append(line)
                     if (body_line.lstrip("\t") if strip_tabs else body_line) == word:
                         break
             heredocs = []
@@ -136,7 +140,7 @@ def _scan(text: str, line0: int) -> tuple[str, list[tuple[str, str, int]]]:
         i += 1
     if quote:
         raise ShellSyntaxError(f"unterminated {quote} quote")
-    return "".join(out), subs
+    return "".join(out), subs, lines
 
 
 def _matching(text: str, start: int, opening: str, closing: str) -> int:
@@ -165,12 +169,11 @@ def _matching(text: str, start: int, opening: str, closing: str) -> int:
 
 def split(text: str, line0: int = 0) -> Script:
     """The simple commands of `text` (a script or one command line), in order."""
-    scanned, subs = _scan(text, line0)
+    scanned, subs, lines = _scan(text, line0)
     inner = {name: split(body, body_line) for name, body, body_line in subs}
     lexer = shlex.shlex(scanned, posix=True, punctuation_chars=";&|<>()")
     lexer.whitespace_split = True
     lexer.commenters = ""
-    lexer.lineno = line0 + 1
     commands: list[SimpleCommand] = []
     words: list[str] = []
     first_line = line0
@@ -190,7 +193,7 @@ def split(text: str, line0: int = 0) -> Script:
                 skip_next = True
                 continue
             if not words:
-                first_line = lexer.lineno - 1 - token.count("\n")
+                first_line = lines[min(lexer.lineno - 1 - token.count("\n"), len(lines) - 1)]
                 if token in ("for", "case", "select"):
                     in_for_header = True  # `for NAME in WORDS`: no command until `;`
                     continue

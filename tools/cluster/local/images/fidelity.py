@@ -23,10 +23,11 @@ import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Final
+from typing import Final, Protocol
 
 import yaml
 
+from tools import markdown
 from tools.cluster.local.images import commands
 from tools.cluster.local.images.oci import Image as StandIn
 
@@ -295,7 +296,7 @@ def _console_commands(lines: list[str]) -> Iterator[tuple[str, int]]:
         start, command = i, lines[i][2:]
         while command.endswith("\\") and i + 1 < len(lines):
             i += 1
-            command = command[:-1] + "\n" + lines[i].removeprefix("> ")
+            command += "\n" + lines[i].removeprefix("> ")  # the backslash stays: a continuation
         while i + 1 < len(lines) and lines[i + 1].startswith("> "):
             i += 1
             command += "\n" + lines[i][2:]
@@ -642,20 +643,23 @@ def _unknown(page: _Page, image: ImageSpec, tool: Tool, name: str, where: str) -
 # --- every page of the site ---------------------------------------------------------------
 
 
-def page_blocks(rendered: object) -> list[Block]:
-    """The fenced blocks of a page rendered by tools.doctest.render (snippets included)."""
-    from tools import markdown
+class Rendered(Protocol):
+    """What the check needs of a page: its rendered lines and where each comes from
+    (tools.doctest.render.RenderedPage)."""
 
-    lines = rendered.lines  # type: ignore[attr-defined]
+    @property
+    def lines(self) -> list[str]: ...
+
+    def where(self, index: int) -> str: ...
+
+
+def page_blocks(rendered: Rendered) -> list[Block]:
+    """The fenced blocks of a rendered page (snippets included), read by tools.markdown."""
     blocks = []
-    for fence in markdown.fences(lines):
+    for fence in markdown.fences(rendered.lines):
         first = fence.start + 1
         blocks.append(
-            Block(
-                fence.lang.lower(),
-                list(fence.body),
-                lambda k, first=first: rendered.where(first + k),  # type: ignore[attr-defined]
-            )
+            Block(fence.lang.lower(), list(fence.body), lambda k, f=first: rendered.where(f + k))
         )
     return blocks
 
