@@ -82,7 +82,7 @@ def test_binaries_path_names_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_system_packages_cover_the_runtime() -> None:
-    for package in ("runc", "iptables", "conntrack", "busybox-static", "bind9-dnsutils"):
+    for package in ("runc", "iptables", "conntrack", "tcptraceroute", "bind9-dnsutils"):
         assert package in build.SYSTEM_PACKAGES
     assert len(set(build.SYSTEM_PACKAGES)) == len(build.SYSTEM_PACKAGES)
 

@@ -55,10 +55,10 @@ RUNTIME_PACKAGES: Final = (
     "gcc",
     "libc6-dev",
 )
-# Packages whose files the stand-in images copy (see images/README.md). nginx itself is
-# not installed on the host (that could start a daemon): its .deb is downloaded and unpacked.
+# Packages whose files the stand-in images copy (see images/README.md). nginx and Debian's
+# dynamic busybox are not installed on the host (nginx could start a daemon, busybox would
+# replace busybox-static): their .deb files are downloaded and unpacked.
 IMAGE_PACKAGES: Final = (
-    "busybox-static",
     "bash",
     "bind9-dnsutils",
     "bind9-host",
@@ -66,10 +66,18 @@ IMAGE_PACKAGES: Final = (
     "iproute2",
     "tcpdump",
     "iperf3",
-    "traceroute",
+    "tcptraceroute",
     "netcat-openbsd",
     "iputils-ping",
     "netbase",
+    # the nginx stand-in's Debian user space (see images.NGINX_USERLAND)
+    "dash",
+    "coreutils",
+    "grep",
+    "sed",
+    "findutils",
+    "hostname",
+    "gettext-base",
     # nginx's shared libraries, taken from the host, and libgcc_s that glibc loads at run time.
     "libssl3",
     "libpcre2-8-0",

@@ -43,7 +43,14 @@ COREDNS_IMAGE: Final = coredns_image()
 
 Progress = Callable[[str], None]
 
-# netshoot stand-in: package -> {path in the package: path in the image}.
+# BusyBox for the busybox and netshoot stand-ins: Debian's dynamic build, downloaded (it
+# conflicts with busybox-static on the host). Its shell searches PATH like the real images'
+# (busybox:latest is built with defconfig, Alpine's has no standalone shell); Debian's static
+# build runs its own applets first, so `sh -c nslookup` would not find bind's nslookup.
+BUSYBOX_PACKAGES: Final = ("busybox",)
+
+# netshoot stand-in: package -> {path in the package: path in the image}. What is not here
+# (traceroute, timeout, grep…) is a busybox applet, as in the real image; see fidelity.toml.
 NETSHOOT_TOOLS: Final[dict[str, dict[str, str]]] = {
     "bash": {"/bin/bash": "/bin/bash"},
     "bind9-dnsutils": {"/usr/bin/dig": "/usr/bin/dig", "/usr/bin/nslookup": "/usr/bin/nslookup"},
@@ -52,11 +59,25 @@ NETSHOOT_TOOLS: Final[dict[str, dict[str, str]]] = {
     "iproute2": {"/bin/ip": "/sbin/ip", "/bin/ss": "/usr/bin/ss"},
     "tcpdump": {"/usr/bin/tcpdump": "/usr/bin/tcpdump"},
     "iperf3": {"/usr/bin/iperf3": "/usr/bin/iperf3"},
-    "traceroute": {"/usr/bin/traceroute.db": "/usr/bin/traceroute"},
+    "tcptraceroute": {"/usr/bin/tcptraceroute.mt": "/usr/bin/tcptraceroute"},
     "netcat-openbsd": {"/bin/nc.openbsd": "/usr/bin/nc"},
     "iputils-ping": {"/bin/ping": "/bin/ping"},
 }
 NGINX_PACKAGES: Final = ("nginx", "nginx-common")
+# The official nginx image is Debian: a Debian user space, curl (its Dockerfile installs it)
+# and envsubst (gettext-base, for its template script); no busybox, no wget.
+NGINX_USERLAND: Final = (
+    "dash",
+    "bash",
+    "coreutils",
+    "grep",
+    "sed",
+    "findutils",
+    "hostname",
+    "curl",
+    "gettext-base",
+)
+NGINX_ENTRYPOINT: Final = HERE / "nginx"
 
 # Close to the official image's /etc/nginx/nginx.conf and conf.d/default.conf. `daemon off;`
 # comes from the command line (`nginx -g 'daemon off;'`), as upstream; the logs are links to
@@ -127,25 +148,30 @@ def _config(cmd: list[str] | None = None, **extra: object) -> dict[str, object]:
     return config
 
 
-def busybox_image() -> Image:
+def _ldd_cache(cache: Path) -> Path:
+    return cache / "images" / "ldd.json"
+
+
+def _busybox(cache: Path) -> Path:
+    return rootfs.deb_tree(BUSYBOX_PACKAGES, cache) / "bin" / "busybox"
+
+
+def busybox_image(cache: Path) -> Image:
     return Image(
         names=(BUSYBOX_IMAGE,),
-        entries=rootfs.base_entries() + rootfs.busybox_entries(),
+        entries=rootfs.base_entries()
+        + rootfs.busybox_entries(_busybox(cache), cache_file=_ldd_cache(cache)),
         config=_config(["sh"]),
-        description="busybox-static from Debian, one /bin link per applet",
+        description="Debian's busybox (dynamic build), one /bin link per applet",
     )
 
 
-def netshoot_image() -> Image:
+def netshoot_image(cache: Path) -> Image:
     tools: dict[str, Path] = {}
     for package, files in NETSHOOT_TOOLS.items():
         for source, dest in files.items():
             tools[dest] = rootfs.package_file(package, source)
     provided = {Path(dest).name for dest in tools}
-    # Debian's static busybox is built as a standalone shell: its `sh` runs its own applets
-    # before searching PATH, so `sh -c nslookup` would get busybox's nslookup instead of
-    # bind's. /bin/sh is bash here, which searches PATH like Alpine's sh in the real image.
-    provided.add("sh")
     iproute_etc = sorted(
         p
         for p in rootfs.package_files("iproute2")
@@ -154,9 +180,8 @@ def netshoot_image() -> Image:
     netbase = [rootfs.package_file("netbase", p) for p in ("/etc/services", "/etc/protocols")]
     entries = (
         rootfs.base_entries(extra_users=(("tcpdump", 101),))
-        + rootfs.busybox_entries(skip=provided)
-        + rootfs.binaries_with_libraries(tools)
-        + [symlink("/bin/sh", "bash")]
+        + rootfs.busybox_entries(_busybox(cache), skip=provided, cache_file=_ldd_cache(cache))
+        + rootfs.binaries_with_libraries(tools, cache_file=_ldd_cache(cache))
         + [file_from(p, Path(p), 0o644) for p in iproute_etc]
         + [file_from(str(p), p, 0o644) for p in netbase]
     )
@@ -164,18 +189,34 @@ def netshoot_image() -> Image:
         names=(NETSHOOT_IMAGE,),
         entries=entries,
         config=_config(["bash"]),
-        description="netshoot stand-in: busybox + Debian's bash, dig/nslookup/host, curl, "
-        "ip/ss, tcpdump, iperf3, traceroute, nc, ping",
+        description="netshoot stand-in: busybox (sh, traceroute…) + Debian's bash, "
+        "dig/nslookup/host, curl, ip/ss, tcpdump, iperf3, tcptraceroute, nc, ping",
     )
+
+
+def _nginx_entrypoint() -> list[oci.Entry]:
+    """/docker-entrypoint.sh and its scripts, the checksum of our default.conf filled in."""
+    checksum = hashlib.md5(NGINX_DEFAULT_SERVER.encode()).hexdigest()
+    entries = [file_from("/docker-entrypoint.sh", NGINX_ENTRYPOINT / "docker-entrypoint.sh", 0o755)]
+    for script in sorted((NGINX_ENTRYPOINT / "docker-entrypoint.d").iterdir()):
+        text = script.read_text().replace("@DEFAULT_CONF_MD5@", checksum)
+        entries.append(file_data(f"/docker-entrypoint.d/{script.name}", text, 0o755))
+    return entries
 
 
 def nginx_image(cache: Path) -> Image:
     tree = rootfs.deb_tree(NGINX_PACKAGES, cache)
     nginx = tree / "usr/sbin/nginx"
+    programs: dict[str, Path] = {"/usr/sbin/nginx": nginx}
+    links: dict[str, str] = {}
+    for package in NGINX_USERLAND:
+        files, package_links = rootfs.package_programs(package)
+        programs.update(files)
+        links.update(package_links)
     entries = (
         rootfs.base_entries(extra_users=(("nginx", 101),))
-        + rootfs.busybox_entries()
-        + rootfs.binaries_with_libraries({"/usr/sbin/nginx": nginx})
+        + rootfs.binaries_with_libraries(programs, links, cache_file=_ldd_cache(cache))
+        + _nginx_entrypoint()
         + [
             file_from("/etc/nginx/mime.types", tree / "etc/nginx/mime.types", 0o644),
             file_data("/etc/nginx/nginx.conf", NGINX_CONF),
@@ -197,11 +238,12 @@ def nginx_image(cache: Path) -> Image:
         entries=entries,
         config=_config(
             ["nginx", "-g", "daemon off;"],
+            Entrypoint=["/docker-entrypoint.sh"],
             ExposedPorts={"80/tcp": {}},
             StopSignal="SIGQUIT",
         ),
         description="nginx stand-in: Debian's nginx serving the default page on port 80, "
-        "plus busybox",
+        "the official entrypoint's behaviour, a Debian user space",
     )
 
 
@@ -261,8 +303,8 @@ def coredns_image_spec(binaries: build.Binaries) -> Image:
 def definitions(cache: Path, binaries: build.Binaries) -> list[Image]:
     """Every stand-in image, fully planned (files located, nothing written yet)."""
     return [
-        busybox_image(),
-        netshoot_image(),
+        busybox_image(cache),
+        netshoot_image(cache),
         nginx_image(cache),
         pause_image(cache),
         coredns_image_spec(binaries),
@@ -306,6 +348,16 @@ def ensure_images(progress: Progress = build.say, cache: Path | None = None) -> 
     binaries = build.ensure_binaries(progress)
     with build.cache_lock(cache, ".images.lock"):
         images = definitions(cache, binaries)
+        # A stand-in that lost a tool of its fidelity list, or gained one the real image
+        # lacks, would let a page pass here and fail for readers: refuse to build it.
+        from tools.cluster.local.images import fidelity  # `python -m` runs it as __main__
+
+        try:
+            problems = fidelity.stand_in_problems(fidelity.load(), images)
+        except fidelity.FidelityError as exc:
+            raise rootfs.ImageBuildError(str(exc)) from exc
+        if problems:
+            raise rootfs.ImageBuildError("\n".join(problems))
         key = content_key(images)
         store = cache / "images" / key
         if (store / "index.json").is_file():

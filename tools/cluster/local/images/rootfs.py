@@ -10,6 +10,8 @@ its .deb files are downloaded with `apt-get download` and unpacked into the cach
 from __future__ import annotations
 
 import functools
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -44,21 +46,54 @@ def package_file(package: str, path: str) -> Path:
 _LDD_LINE = re.compile(r"^\s*(?:(\S+) => )?(/\S+) \(0x[0-9a-f]+\)$")
 
 
-def shared_libraries(binary: Path) -> list[str]:
-    """Absolute paths of the shared libraries (and loader) `binary` needs, per ldd."""
-    out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=False)
-    if "not a dynamic executable" in out.stdout + out.stderr:
-        return []
-    if out.returncode != 0:
-        raise ImageBuildError(f"ldd {binary} failed: {out.stderr.strip() or out.stdout.strip()}")
-    libraries = []
-    for line in out.stdout.splitlines():
-        if "not found" in line:
-            raise ImageBuildError(f"{binary}: a shared library is missing on the host: {line}")
-        match = _LDD_LINE.match(line)
-        if match:
-            libraries.append(match.group(2))
-    return libraries
+def _file_key(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def shared_libraries(binaries: list[Path], cache_file: Path | None = None) -> dict[Path, list[str]]:
+    """Absolute paths of the shared libraries (and loader) each binary needs, per ldd.
+
+    One ldd for all the binaries: ldd runs the loader once per file, and the nginx image alone
+    has a hundred programs. Results are kept in `cache_file`, keyed by path, size and mtime, so
+    that each `up` does not pay for them again.
+    """
+    cache: dict[str, list[str]] = {}
+    if cache_file is not None and cache_file.is_file():
+        try:
+            cache = json.loads(cache_file.read_text())
+        except ValueError:
+            cache = {}
+    keys = {binary: _file_key(binary) for binary in binaries}
+    todo = sorted({binary.resolve() for binary, key in keys.items() if key not in cache})
+    if todo:
+        out = subprocess.run(["ldd", *map(str, todo)], capture_output=True, text=True, check=False)
+        current: Path | None = None
+        found: dict[Path, list[str]] = {path: [] for path in todo}
+        for line in out.stdout.splitlines():
+            if not line.startswith(("\t", " ")) and line.endswith(":"):
+                current = Path(line[:-1]) if len(todo) > 1 else todo[0]
+                continue
+            if current is None and len(todo) == 1:
+                current = todo[0]
+            if "not found" in line:
+                raise ImageBuildError(f"{current}: a shared library is missing on the host: {line}")
+            match = _LDD_LINE.match(line)
+            if match and current is not None:
+                found[current].append(match.group(2))
+        if out.returncode != 0 and not any(found.values()):
+            message = out.stderr.strip() or out.stdout.strip()
+            if "not a dynamic executable" not in message:
+                raise ImageBuildError(f"ldd {' '.join(map(str, todo))} failed: {message}")
+        for binary, key in keys.items():
+            if key not in cache:
+                cache[key] = found.get(binary.resolve(), [])
+        if cache_file is not None:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(cache, indent=0, sort_keys=True))
+            tmp.replace(cache_file)
+    return {binary: cache[key] for binary, key in keys.items()}
 
 
 # glibc loads libgcc_s at run time (pthread_exit, cancellation, backtraces): ldd cannot see
@@ -66,16 +101,44 @@ def shared_libraries(binary: Path) -> list[str]:
 _RUNTIME_LIBRARIES = ("/lib/x86_64-linux-gnu/libgcc_s.so.1",)
 
 
-def binaries_with_libraries(tools: dict[str, Path]) -> list[Entry]:
-    """Entries for `tools` (image path -> host file) and the libraries they all need."""
+def binaries_with_libraries(
+    tools: dict[str, Path], links: dict[str, str] | None = None, cache_file: Path | None = None
+) -> list[Entry]:
+    """Entries for `tools` (image path -> host file), `links` (image path -> target) and the
+    libraries the tools all need."""
     entries = [file_from(dest, source) for dest, source in tools.items()]
+    entries += [symlink(dest, target) for dest, target in (links or {}).items()]
     libraries: set[str] = set()
-    for source in tools.values():
-        libraries.update(shared_libraries(source))
+    for needed in shared_libraries(list(tools.values()), cache_file).values():
+        libraries.update(needed)
     if libraries:
         libraries.update(p for p in _RUNTIME_LIBRARIES if Path(p).exists())
     entries += [file_from(lib, Path(lib)) for lib in sorted(libraries)]
     return entries
+
+
+_PROGRAM_DIRS = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/")
+
+
+def package_programs(package: str) -> tuple[dict[str, Path], dict[str, str]]:
+    """Every program a host package installs: ({image path: host file}, {image path: link}).
+
+    A relative symlink the package ships (`/bin/sh -> dash`) stays a symlink; an absolute one
+    (through /etc/alternatives) is copied as the file it points to.
+    """
+    files: dict[str, Path] = {}
+    links: dict[str, str] = {}
+    for path in sorted(package_files(package)):
+        if not path.startswith(_PROGRAM_DIRS):
+            continue
+        host = Path(path)
+        if host.is_symlink() and not os.readlink(host).startswith("/"):
+            links[path] = os.readlink(host)
+        elif host.is_file() and os.access(host, os.X_OK):
+            files[path] = host.resolve()
+    if not files and not links:
+        raise ImageBuildError(f"Debian package {package} installs no program")
+    return files, links
 
 
 def busybox_applets(busybox: Path) -> list[str]:
@@ -83,10 +146,11 @@ def busybox_applets(busybox: Path) -> list[str]:
     return sorted(a for a in out.stdout.split() if a != "busybox")
 
 
-def busybox_entries(skip: frozenset[str] | set[str] = frozenset()) -> list[Entry]:
-    """Debian's static busybox as /bin/busybox, with a /bin link per applet not in `skip`."""
-    busybox = package_file("busybox-static", "/bin/busybox")
-    entries = [file_from("/bin/busybox", busybox, 0o755)]
+def busybox_entries(
+    busybox: Path, skip: frozenset[str] | set[str] = frozenset(), cache_file: Path | None = None
+) -> list[Entry]:
+    """`busybox` as /bin/busybox with its libraries, and a /bin link per applet not in `skip`."""
+    entries = binaries_with_libraries({"/bin/busybox": busybox}, cache_file=cache_file)
     entries += [
         symlink(f"/bin/{applet}", "busybox")
         for applet in busybox_applets(busybox)
