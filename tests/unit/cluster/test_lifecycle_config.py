@@ -50,6 +50,11 @@ def test_apiserver_security_flags(ctx: components.Context) -> None:
     assert flags["service-account-signing-key-file"].endswith("sa.key")
 
 
+def test_apiserver_keeps_events_as_microk8s_does(ctx: components.Context) -> None:
+    # 7.5 tells readers that events live 5 minutes on MicroK8s (--event-ttl=5m in its args).
+    assert _flags(components.apiserver_argv(ctx))["event-ttl"] == "5m"
+
+
 def test_controller_manager_allocates_no_node_pod_range(ctx: components.Context) -> None:
     # As MicroK8s: the cluster range is set, no podCIDR per node (Calico's IPAM does that).
     flags = _flags(components.controller_manager_argv(ctx))
