@@ -308,12 +308,11 @@ class DoctestRun:
         if not path.is_relative_to(self.docs_root):
             return None
         if self.pages_globs:
-            rel_root = str(path.relative_to(self.root))
-            rel_docs = str(path.relative_to(self.docs_root))
-            if not any(
-                fnmatch.fnmatch(rel_root, g) or fnmatch.fnmatch(rel_docs, g)
-                for g in self.pages_globs
-            ):
+            # A glob may name the page by its path from the repository, from docs/fr, or by
+            # its file name alone (`--pages '03-*'`, as CONTRIBUTING shows it).
+            names = (str(path.relative_to(self.root)), str(path.relative_to(self.docs_root)))
+            names += (path.name,)
+            if not any(fnmatch.fnmatch(n, g) for n in names for g in self.pages_globs):
                 return None
         return PageFile.from_parent(parent, path=file_path, sybils=[self.sybil])
 

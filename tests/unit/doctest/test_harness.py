@@ -425,6 +425,9 @@ def test_pages_option_selects_pages(tmp_path: Path) -> None:
     result = run_doctest(root, "--pages", "b/*")
     assert list(result.report["pages"]) == ["docs/fr/b/c.md"]
     assert result.returncode == 0
+    # The file name alone selects a page in a folder, as the docs' `--pages '03-*'` does.
+    result = run_doctest(root, "--pages", "c*")
+    assert list(result.report["pages"]) == ["docs/fr/b/c.md"]
 
 
 def test_cleanup_runs_when_the_run_stops_early(tmp_path: Path) -> None:
