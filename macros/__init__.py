@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.cluster import microk8s
 from tools.cluster.local.build import kubernetes_version
 
-from . import errors, microk8s
+from . import errors
 from .links import section_link
 
 
 def variables() -> dict[str, str]:
-    """The names pages use, e.g. `{{ service_cidr }}`; values come from `microk8s.py`, and
-    the Kubernetes version from the release the local cluster is built from (its go.mod
-    pin), so the version readers are told is the one the examples ran on."""
+    """The names pages use, e.g. `{{ service_cidr }}`; values come from
+    `tools/cluster/microk8s.py`, and the Kubernetes version from the release the local cluster
+    is built from (its go.mod pin), so the version readers are told is the one the examples
+    ran on."""
     return {
         "k8s_version": kubernetes_version(),
         "kubectl": microk8s.KUBECTL,

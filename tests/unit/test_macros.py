@@ -11,8 +11,9 @@ import jinja2
 import pytest
 
 import macros
-from macros import errors, microk8s
+from macros import errors
 from macros.links import section_link
+from tools.cluster import microk8s
 from tools.doctest.render import Renderer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,9 +1,9 @@
 """Fixed values of the local cluster: names, addresses, ports and where its state lives.
 
-The network values are MicroK8s' (imported from `macros/microk8s.py`), so what the pages show
-on MicroK8s is what the doctest checks here. Everything else is chosen to stay on this
-machine: the node address lives on an interface the cluster creates and owns, and every
-listener binds loopback or that address.
+The network values are MicroK8s' (from `tools/cluster/microk8s.py`, which the pages' macros
+print too), so what the pages show on MicroK8s is what the doctest checks here. Everything
+else is chosen to stay on this machine: the node address lives on an interface the cluster
+creates and owns, and every listener binds loopback or that address.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from macros import microk8s
+from tools.cluster import microk8s
 
 POD_CIDR: Final = microk8s.POD_CIDR
 SERVICE_CIDR: Final = microk8s.SERVICE_CIDR

@@ -13,7 +13,7 @@ import os
 import secrets
 import shutil
 
-from macros import microk8s as values
+from tools.cluster import microk8s as values
 from tools.cluster.contract import ClusterInfo, ProviderError, ProviderKind
 from tools.cluster.kubectl import describe, run
 from tools.cluster.providers.base import Provider

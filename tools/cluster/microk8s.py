@@ -1,9 +1,9 @@
 """The MicroK8s values the chapter documents.
 
-One source of truth: the pages print these through macros, and the local test cluster
-(tools/cluster/local) is configured with the very same values, so what readers see on
-MicroK8s is what the doctest checks. The Kubernetes version is not here: it is the local
-cluster's build pin (see `variables`).
+One source of truth: the local cluster (tools/cluster/local) and the kind provider are
+configured with these values, and the pages print them through `macros/`, so what readers see
+on MicroK8s is what the doctest checks. The Kubernetes version is not here: it is the local
+cluster's build pin (`local/build.py`, `kubernetes_version`).
 """
 
 from typing import Final
