@@ -43,12 +43,6 @@ COREDNS_IMAGE: Final = coredns_image()
 
 Progress = Callable[[str], None]
 
-# BusyBox for the busybox and netshoot stand-ins: Debian's dynamic build, downloaded (it
-# conflicts with busybox-static on the host). Its shell searches PATH like the real images'
-# (busybox:latest is built with defconfig, Alpine's has no standalone shell); Debian's static
-# build runs its own applets first, so `sh -c nslookup` would not find bind's nslookup.
-BUSYBOX_PACKAGES: Final = ("busybox",)
-
 # netshoot stand-in: package -> {path in the package: path in the image}. What is not here
 # (traceroute, timeout, grep…) is a busybox applet, as in the real image; see fidelity.toml.
 NETSHOOT_TOOLS: Final[dict[str, dict[str, str]]] = {
@@ -148,19 +142,11 @@ def _config(cmd: list[str] | None = None, **extra: object) -> dict[str, object]:
     return config
 
 
-def _ldd_cache(cache: Path) -> Path:
-    return cache / "images" / "ldd.json"
-
-
-def _busybox(cache: Path) -> Path:
-    return rootfs.deb_tree(BUSYBOX_PACKAGES, cache) / "bin" / "busybox"
-
-
 def busybox_image(cache: Path) -> Image:
     return Image(
         names=(BUSYBOX_IMAGE,),
         entries=rootfs.base_entries()
-        + rootfs.busybox_entries(_busybox(cache), cache_file=_ldd_cache(cache)),
+        + rootfs.busybox_entries(rootfs.debian_busybox(cache), cache_file=rootfs.ldd_cache(cache)),
         config=_config(["sh"]),
         description="Debian's busybox (dynamic build), one /bin link per applet",
     )
@@ -180,8 +166,10 @@ def netshoot_image(cache: Path) -> Image:
     netbase = [rootfs.package_file("netbase", p) for p in ("/etc/services", "/etc/protocols")]
     entries = (
         rootfs.base_entries(extra_users=(("tcpdump", 101),))
-        + rootfs.busybox_entries(_busybox(cache), skip=provided, cache_file=_ldd_cache(cache))
-        + rootfs.binaries_with_libraries(tools, cache_file=_ldd_cache(cache))
+        + rootfs.busybox_entries(
+            rootfs.debian_busybox(cache), skip=provided, cache_file=rootfs.ldd_cache(cache)
+        )
+        + rootfs.binaries_with_libraries(tools, cache_file=rootfs.ldd_cache(cache))
         + [file_from(p, Path(p), 0o644) for p in iproute_etc]
         + [file_from(str(p), p, 0o644) for p in netbase]
     )
@@ -215,7 +203,7 @@ def nginx_image(cache: Path) -> Image:
         links.update(package_links)
     entries = (
         rootfs.base_entries(extra_users=(("nginx", 101),))
-        + rootfs.binaries_with_libraries(programs, links, cache_file=_ldd_cache(cache))
+        + rootfs.binaries_with_libraries(programs, links, cache_file=rootfs.ldd_cache(cache))
         + _nginx_entrypoint()
         + [
             file_from("/etc/nginx/mime.types", tree / "etc/nginx/mime.types", 0o644),

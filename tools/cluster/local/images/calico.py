@@ -130,8 +130,12 @@ def node_image(binaries: build.Binaries, cache: Path) -> Image:
     provided = {Path(dest).name for dest in tools} | {Path(e.path).name for e in links} | {"sh"}
     entries = (
         [e for e in rootfs.base_entries() if e.path not in ours]
-        + rootfs.busybox_entries(skip=provided - {"sh"})
-        + rootfs.binaries_with_libraries(tools)
+        + rootfs.busybox_entries(
+            rootfs.debian_busybox(cache),
+            skip=provided - {"sh"},
+            cache_file=rootfs.ldd_cache(cache),
+        )
+        + rootfs.binaries_with_libraries(tools, cache_file=rootfs.ldd_cache(cache))
         + links
         + upstream
         + [

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Final
 
 from tools.cluster.local.images.oci import Entry, directory, file_data, file_from, symlink
 
@@ -139,6 +140,23 @@ def package_programs(package: str) -> tuple[dict[str, Path], dict[str, str]]:
     if not files and not links:
         raise ImageBuildError(f"Debian package {package} installs no program")
     return files, links
+
+
+# BusyBox for the stand-ins: Debian's dynamic build, downloaded (it conflicts with
+# busybox-static on the host). Its shell searches PATH like the real images' (busybox:latest is
+# built with defconfig, Alpine's has no standalone shell); Debian's static build runs its own
+# applets first, so `sh -c nslookup` would not find bind's nslookup.
+BUSYBOX_PACKAGES: Final = ("busybox",)
+
+
+def debian_busybox(cache: Path) -> Path:
+    """The busybox binary every stand-in that carries busybox uses."""
+    return deb_tree(BUSYBOX_PACKAGES, cache) / "bin" / "busybox"
+
+
+def ldd_cache(cache: Path) -> Path:
+    """Where `ldd` results are kept between builds."""
+    return cache / "images" / "ldd.json"
 
 
 def busybox_applets(busybox: Path) -> list[str]:
