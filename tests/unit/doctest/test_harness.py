@@ -464,3 +464,13 @@ def test_pages_run_under_xdist_with_the_controller_cluster(tmp_path: Path) -> No
         "failed": 1,
         "skipped": 0,
     }
+
+
+def test_a_timeout_means_the_stated_time(tmp_path: Path) -> None:
+    # A loop in a console block went on after its `sleep` was killed: timeout=2 took 4 s.
+    page = "<!-- doctest: timeout=2 -->\n```console\n$ while true; do sleep 1; done\n```\n"
+    root = make_project(tmp_path, {"t.md": page})
+    result = run_doctest(root)
+    e = result.example("t.md", 2)
+    assert e["status"] == "failed" and e["reason"].startswith("docs/fr/t.md:3: timeout after 2 s")
+    assert 2 <= e["duration_s"] < 2.5, e

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tools.doctest import retry
@@ -40,4 +42,11 @@ def test_a_hopeless_result_ends_the_retries() -> None:
     outcome = until_passed(
         lambda limit: "lost", lambda r: False, timeout=60, retry=30, hopeless=lambda r: r == "lost"
     )
+    assert (outcome.passed, outcome.attempts) == (False, 1)
+
+
+def test_an_interrupted_run_ends_the_retries() -> None:
+    cancel = threading.Event()
+    cancel.set()
+    outcome = until_passed(lambda limit: 1, lambda r: r == 0, timeout=60, retry=30, cancel=cancel)
     assert (outcome.passed, outcome.attempts) == (False, 1)
