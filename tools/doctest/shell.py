@@ -22,6 +22,7 @@ whole process group go; the page then gets a fresh shell for its cleanup blocks.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -31,6 +32,7 @@ import signal
 import subprocess
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +72,18 @@ _TRAP = (
 )
 
 
+# Every live session: whatever way the run ends (a third Ctrl-C does not wait for the
+# pages' threads), no page's shell outlives it.
+_SESSIONS: weakref.WeakSet[BashSession] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_sessions() -> None:
+    for session in list(_SESSIONS):
+        with contextlib.suppress(Exception):
+            session.kill()
+
+
 @dataclass(frozen=True)
 class RunResult:
     status: int
@@ -93,6 +107,7 @@ class BashSession:
         self.counter = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        _SESSIONS.add(self)
         self._start()
 
     def _start(self) -> None:
