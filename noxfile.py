@@ -126,22 +126,27 @@ def _run_translations(session: nox.Session, *args: str) -> None:
 _CLEANUP_TIME = {"interrupt_timeout": 300.0, "terminate_timeout": 30.0}
 
 
-def _run_cluster(session: nox.Session, *args: str) -> None:
-    """The local cluster: its Debian packages first, then `python -m tools.cluster`."""
+def _cluster_packages(session: nox.Session) -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from tools.cluster.local.build import SYSTEM_PACKAGES
 
     _apt(session, *SYSTEM_PACKAGES)
+
+
+def _run_cluster(session: nox.Session, *args: str) -> None:
+    """The local cluster: its Debian packages first, then `python -m tools.cluster`."""
+    _cluster_packages(session)
     session.run("python", "-m", "tools.cluster", *args, **_CLEANUP_TIME)
 
 
-def _run_cluster_tests(session: nox.Session) -> None:
-    """The cluster tests (node, DNS, Services, exec/logs/port-forward, guards), on the running
-    local cluster; the teardown test is apart: it stops the cluster."""
+def _run_cluster_stress(session: nox.Session) -> None:
+    """A fresh `up`, then the cluster tests, while a bounded CPU hog keeps every core busy
+    (tests/cluster/test_stress.py); the cluster stays up for what follows."""
+    _cluster_packages(session)
     session.run(
-        "pytest", "tests/cluster", "--ignore=tests/cluster/test_teardown.py",
-        "--ignore-glob=tests/cluster/test_doctest_*.py", **_CLEANUP_TIME,
+        "pytest", "tests/cluster/test_stress.py", "-s", "-p", "no:cacheprovider",
+        env={"RESEAU_K8S_STRESS_TEST": "1"}, **_CLEANUP_TIME,
     )  # fmt: skip
 
 
@@ -236,6 +241,13 @@ def cluster(session: nox.Session) -> None:
 
 
 @nox.session
+def stress(session: nox.Session) -> None:
+    """A fresh local cluster and its tests with every core busy (stops a running cluster)."""
+    _install(session, "test")
+    _run_cluster_stress(session)
+
+
+@nox.session
 def doctest(session: nox.Session) -> None:
     """Run every example of the rendered pages against a cluster."""
     _install(session, "test")
@@ -244,18 +256,18 @@ def doctest(session: nox.Session) -> None:
 
 @nox.session
 def verify(session: nox.Session) -> None:
-    """Every test: lint, unit and site tests, translations, then the local cluster, its tests
-    and the doctest."""
+    """Every test: lint, unit and site tests, translations, then the local cluster and its tests
+    under load, and the doctest."""
     _install(session, "test", "lint")
     _run_lint(session)
     _run_unit(session)
     _run_docs_build(session)
     _run_site(session)
     _run_translations(session)
-    # The local cluster, its tests and the doctest on it; `down` whatever happens.
-    _run_cluster(session, "up")
+    # The local cluster started and tested with every core busy (the races a busy machine
+    # exposes), then the doctest on it; `down` whatever happens.
     try:
-        _run_cluster_tests(session)
+        _run_cluster_stress(session)
         _run_doctest_recovery(session)
         _run_doctest(session)
     finally:
