@@ -174,8 +174,14 @@ def _run_doctest(session: nox.Session, *args: str) -> None:
     `--cluster` defaults to auto: the local cluster on this machine (Linux, root, no
     MicroK8s or kind), `-- --cluster=kind|microk8s|existing --context X` elsewhere.
     pytest's own doctest plugin is disabled: its --doctest-report would clash with ours.
-    Serial on purpose: `-n 2 --dist loadfile` was measured slower on 2 cores (CONTRIBUTING.md).
+    Pages run side by side (`--jobs`, threads of one process; pytest-xdist's processes were
+    measured slower on 2 cores). `-- --bench`: the whole doctest serially, then in parallel,
+    with both wall times and their ratio (tools/doctest/bench.py).
     """
+    if "--bench" in args:
+        rest = [a for a in args if a != "--bench"]
+        session.run("python", "-m", "tools.doctest.bench", *rest, **_CLEANUP_TIME)
+        return
     session.run(
         "python", "-m", "pytest", "-p", "no:doctest", "-p", "tools.doctest.plugin",
         "docs/fr", *args, **_CLEANUP_TIME,

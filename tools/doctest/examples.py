@@ -18,10 +18,20 @@ from tools.doctest.update import Updates
 
 @dataclass
 class Attempts:
-    """How many times the example's commands ran, and whether --update rewrote it."""
+    """How many times the example's commands ran, whether --update rewrote it, and how long
+    its commands took when they last ran (`command`): the rest of its time was waiting
+    (attempts that did not pass yet, pauses between them, timeouts)."""
 
     count: int = 0
     updated: bool = False
+    command: float = 0.0
+
+    def add(self, outcome: Outcome[RunResult] | Outcome[tuple[RunResult, Comparison]]) -> None:
+        self.count += outcome.attempts
+        result = outcome.result
+        last = result[0] if isinstance(result, tuple) else result
+        if not last.timed_out:
+            self.command += last.duration
 
 
 def as_reader_sees(output: str, namespace: str | None) -> str:
@@ -50,7 +60,7 @@ def run_bash(
         hopeless=lambda r: r.shell_lost,
         cancel=cancel,
     )
-    attempts.count += outcome.attempts
+    attempts.add(outcome)
     if outcome.passed:
         return None
     return failures.bash_failure(page, block, outcome.result, outcome.limit, outcome.attempts)
@@ -72,7 +82,7 @@ def run_console(
     with `updates` (--update), a mismatch is planned as an edit of the page instead."""
     for cmd in block.commands:
         outcome = _run_command(shell, block, cmd, timeout, vary, namespace, cancel)
-        attempts.count += outcome.attempts
+        attempts.add(outcome)
         if outcome.passed:
             continue
         r, cmp = outcome.result

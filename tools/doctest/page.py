@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from tools.doctest.interrupt import Interruption
 from tools.doctest.parser import Block, ParsedPage
 from tools.doctest.render import RenderedPage
 from tools.doctest.report import CASCADE, ExampleResult
+from tools.doctest.schedule import PageJob
 from tools.doctest.shell import BashSession
 from tools.doctest.update import Updates
 
@@ -89,6 +91,8 @@ class Record:
             reason=self.reason
             or (failure.splitlines()[0] if failure and status != "passed" else ""),
             duration_s=round(self.duration, 3),
+            command_s=round(min(self.attempts.command, self.duration), 3),
+            wait_s=round(max(0.0, self.duration - self.attempts.command), 3),
             attempts=self.attempts.count,
             updated=self.attempts.updated,
         )
@@ -111,9 +115,12 @@ class PageRuntime:
         self.page_errors: list[str] = []
         self.warnings: list[str] = []
         self.t0 = 0.0
+        self.t1 = 0.0  # when the page ended
+        self.harness_s = 0.0  # the harness's own part: lock, snapshots, namespace, put back
         self.finished = False
         self.closed = False
         self.left: list[str] = []  # what an aborted cleanup leaves on the cluster
+        self.job: PageJob | None = None  # set when the page runs ahead in its own thread
 
     # -- bookkeeping ----------------------------------------------------------------------
 
@@ -164,7 +171,10 @@ class PageRuntime:
         return block.directive.timeout or self.parsed.page.timeout or self.ctx.default_timeout
 
     def duration(self) -> float:
-        return time.monotonic() - self.t0 if self.started else 0.0
+        """The page's own time: from its start to its end (cleanup and checks included)."""
+        if not self.started:
+            return 0.0
+        return (self.t1 or time.monotonic()) - self.t0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -218,6 +228,7 @@ class PageRuntime:
         else:
             kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
         self.shell = BashSession(work, self._environment(home, bin_dir, kubeconfig), tmp / "blocks")
+        self.harness_s += time.monotonic() - self.t0
 
     def _environment(self, home: Path, bin_dir: Path, kubeconfig: Path) -> dict[str, str]:
         assert self.ctx is not None and self.namespace is not None
@@ -231,6 +242,9 @@ class PageRuntime:
             "HOME": str(home),
             "TMPDIR": str(home.parent / "tmp"),
             "KUBECONFIG": str(kubeconfig),
+            # kubectl's discovery cache, shared by the run's pages: each page has its own
+            # HOME, and discovering the API anew costs its first kubectl a second or more.
+            "KUBECACHEDIR": str(self.ctx.scratch / "kube-cache"),
             # Readers' locales vary; command output is compared in the C locale.
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
@@ -245,9 +259,30 @@ class PageRuntime:
             "DOCTEST_REAL_MICROK8S": self.ctx.real_microk8s or "",
         }
 
+    def outcome(self, block: Block) -> str | None:
+        """The example's failure message (None: passed), run here or by the page's thread."""
+        if self.job is not None:
+            return self.job.outcome(block)
+        return self.evaluate(block)
+
+    def end(self) -> str | None:
+        """The page's end: cleanup blocks and checks, run here or by the page's thread."""
+        if self.job is not None:
+            return self.job.end()
+        return self.finish()
+
     def close(self) -> None:
-        """Always called (teardown, or the run's end): cleanup blocks if the page end was not
-        reached (`-x`, Ctrl-C), then kill the shell, delete the namespace, unlock.
+        """Always called (teardown, or the run's end); a page run by its own thread is closed
+        by that thread, waited for here."""
+        if self.job is not None and threading.current_thread() is not self.job.thread:
+            if self.job.thread is not None:
+                self.job.done.wait()
+            return
+        self.close_now()
+
+    def close_now(self) -> None:
+        """Cleanup blocks if the page end was not reached (`-x`, Ctrl-C), then kill the
+        shell, delete the namespace, unlock.
 
         If the cleanup was aborted (a second Ctrl-C), the namespace stays: its journal lets
         the next run put back what the page changed; what is left is said."""
@@ -302,7 +337,8 @@ class PageRuntime:
             raise _skip(reason)
         t = time.monotonic()
         try:
-            self.start()
+            self.start()  # the page's set-up is not the example's time
+            t = time.monotonic()
             message = self._run(block, rec, cancel=True)
         except isolation.Interrupted as exc:
             message = f"{self.page.where(block.start)}: {exc}"
@@ -383,8 +419,12 @@ class PageRuntime:
             self.shell.kill()
             self.shell = None
         if self.started and self.leak_check is not None:
+            t = time.monotonic()
             messages += self._check_and_put_back(aborted=abort is not None and abort.is_set())
+            self.harness_s += time.monotonic() - t
         self.updates.apply()
+        if self.started:
+            self.t1 = time.monotonic()
         return "\n".join(messages) or None
 
     def _check_and_put_back(self, aborted: bool) -> list[str]:

@@ -13,10 +13,11 @@ namespaces (their journals say what to put back), and namespaces that pages crea
 by name.  While pages run, Ctrl-C and SIGTERM stop the run cleanly (interrupt.py); every
 started page is closed before the run's own clean-up (`pytest_sessionfinish`, last).
 
-Under pytest-xdist (`-n 2 --dist loadfile`) the controller starts the cluster and passes it
-to the workers; each page stays on one worker; pages marked exclusive take an exclusive
-lock that every other page shares, so they run alone (also across concurrent runs on the
-same cluster).
+Pages run ahead, `--jobs` at a time, in threads (schedule.py); pytest then reports each
+example in page order.  Pages marked exclusive also take an exclusive lock that every other
+page shares, so they run alone across concurrent runs on the same cluster too.  Under
+pytest-xdist (`-n 2 --dist loadfile`) the controller starts the cluster and passes it to the
+workers, each page stays on one worker, and each worker runs its pages one at a time.
 """
 
 from __future__ import annotations
@@ -52,8 +53,12 @@ from tools.doctest.interrupt import Console, Interruption
 from tools.doctest.page import DEFAULT_TIMEOUT, PageRuntime, RunContext
 from tools.doctest.parser import Block
 from tools.doctest.render import RenderedPage, Renderer
+from tools.doctest.schedule import PageJob, Scheduler
 
 RUN = pytest.StashKey["DoctestRun"]()
+# Pages at a time by default: measured on 2 cores with the cluster on the same machine
+# (the run waits on Pods and retries far more than it computes).
+AUTO_JOBS = 4
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -98,6 +103,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the rest of a page after a failure (later failures may only be consequences)",
     )
     g.addoption("--doctest-config", default="mkdocs.yml", help="the site's MkDocs config")
+    g.addoption(
+        "--jobs",
+        default="auto",
+        metavar="N",
+        help="pages run at the same time (threads of this process; `page exclusive` pages "
+        f"run alone); 1: one page after the other; auto: {AUTO_JOBS} (default)",
+    )
+    g.addoption(
+        "--profile",
+        action="store_true",
+        help="print where the time went: wall against pages, the 10 slowest examples",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -217,6 +234,8 @@ class DoctestRun:
         self.runtimes: list[PageRuntime] = []  # every page set up, in order
         self.reported_ends: set[str] = set()  # pages whose end region was reported
         self.texts: dict[str, str] = {}  # rendered text of the run's pages, by page
+        self.scheduler: Scheduler | None = None
+        self.jobs = 1
 
     def render(self, path: Path) -> RenderedPage:
         """The page as the site shows it, with the site's config (loaded once per run)."""
@@ -337,7 +356,52 @@ class DoctestRun:
             session.shouldstop = f"doctest: {reason}"
 
         self.interruption.install(on_stop)
+        self._schedule(session)
         yield
+
+    def _jobs(self) -> int:
+        value = str(self.config.getoption("jobs"))
+        if value == "auto":
+            return AUTO_JOBS
+        try:
+            jobs = int(value)
+        except ValueError:
+            raise pytest.UsageError(f"--jobs {value}: a number of pages, or auto") from None
+        if jobs < 1:
+            raise pytest.UsageError(f"--jobs {value}: at least 1")
+        return jobs
+
+    def _schedule(self, session: pytest.Session) -> None:
+        """Run the pages ahead, `--jobs` at a time (see schedule.py); 1: pytest runs them."""
+        assert self.ctx is not None
+        width = 1 if self.worker else self._jobs()
+        pages: dict[PageRuntime, list[Block]] = {}
+        for item in session.items:
+            if not isinstance(item, PageItem):
+                continue
+            rt = item.example.namespace.get(RUNTIME)
+            if isinstance(rt, PageRuntime):
+                blocks = pages.setdefault(rt, [])
+                if isinstance(item.example.parsed, Block):
+                    blocks.append(item.example.parsed)
+        self.jobs = min(width, max(1, sum(not rt.parsed.page.exclusive for rt in pages)))
+        if width <= 1 or len(pages) <= 1:
+            self.jobs = 1
+            return
+        jobs = []
+        for rt, blocks in pages.items():
+            rt.ctx = self.ctx
+            if rt not in self.runtimes:
+                self.runtimes.append(rt)
+            rt.job = PageJob(rt, blocks)
+            jobs.append(rt.job)
+        self.scheduler = Scheduler(
+            jobs,
+            width,
+            self.interruption.stop,
+            lambda: self.interruption.reason or "the run stopped",
+        )
+        self.scheduler.start()
 
     def _page_texts(self, session: pytest.Session) -> dict[str, str]:
         texts: dict[str, str] = {}
@@ -519,6 +583,9 @@ class DoctestRun:
             "type": "page",
             "namespace": rt.namespace,
             "duration_s": rt.duration(),
+            "harness_s": rt.harness_s,
+            "start_s": max(0.0, rt.t0 - self.t0) if rt.started else 0.0,
+            "end_s": max(0.0, (rt.t1 or time.monotonic()) - self.t0) if rt.started else 0.0,
             "exclusive": rt.parsed.page.exclusive,
             "inputs": self._inputs(rt),
             "hidden": [
@@ -551,6 +618,9 @@ class DoctestRun:
         elif kind == "page":
             entry.namespace = payload["namespace"]
             entry.duration_s = payload["duration_s"]
+            entry.harness_s = payload.get("harness_s", 0.0)
+            entry.start_s = payload.get("start_s", 0.0)
+            entry.end_s = payload.get("end_s", 0.0)
             entry.exclusive = payload["exclusive"]
             entry.inputs = payload["inputs"]
             entry.examples += [reporting.ExampleResult(**e) for e in payload["hidden"]]
@@ -572,6 +642,11 @@ class DoctestRun:
             self.console.close()
 
     def _close_pages(self) -> None:
+        if self.scheduler is not None:
+            if self.scheduler.unfinished():
+                # pytest stopped early (-x, an error): the pages still running stop too.
+                self.interruption.trigger("the run stopped early")
+            self.scheduler.join()
         for rt in self.runtimes:
             rt.close()
             if rt.started and rt.rel not in self.reported_ends and not self.worker:
@@ -603,7 +678,10 @@ class DoctestRun:
                 session.config.get_terminal_writer().line(f"doctest: {exc}", red=True)
         if self.run is not None:
             self.run = dataclasses.replace(
-                self.run, duration_s=round(time.monotonic() - self.t0, 3)
+                self.run,
+                duration_s=round(time.monotonic() - self.t0, 3),
+                pages_s=round(sum(e.duration_s for e in self.entries.values()), 3),
+                jobs=self.jobs,
             )
             reporting.write(self.report_path, self.entries, self.run)
         if self.scratch is not None:
@@ -616,6 +694,10 @@ class DoctestRun:
         tr.section("doctest")
         for line in reporting.summary_lines(self.entries, self.run):
             tr.write_line(line)
+        if self.config.getoption("profile"):
+            tr.section("doctest profile")
+            for line in reporting.profile_lines(self.entries, self.run):
+                tr.write_line(line)
         try:
             shown = self.report_path.relative_to(self.root)
         except ValueError:

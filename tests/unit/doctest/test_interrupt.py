@@ -148,3 +148,20 @@ def test_a_second_ctrl_c_aborts_the_cleanup_and_says_what_is_left(tmp_path: Path
     assert "doctest: docs/fr/lent.md: cleanup aborted; left on the cluster:" in output
     assert "cleanup block stopped mid-way: docs/fr/lent.md:9" in output
     assert "cleanup block not run: docs/fr/lent.md:16" in output
+
+
+def test_ctrl_c_with_pages_at_the_same_time_cleans_up_each_of_them(tmp_path: Path) -> None:
+    pages = {}
+    for name in ("un", "deux"):
+        (tmp_path / name).mkdir()
+        pages[f"{name}.md"] = _page(LONG, tmp_path / name)
+    root = make_project(tmp_path / "p", pages)
+    proc = _start(root)
+    _wait_for(tmp_path / "un" / "started", proc)
+    _wait_for(tmp_path / "deux" / "started", proc)  # both at once
+    os.killpg(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2, output
+    for name in ("un", "deux"):
+        assert (tmp_path / name / "mark").read_text() == "depuis-setup nettoyé\n", output
+    assert "FileNotFoundError" not in output and "at teardown" not in output, output
