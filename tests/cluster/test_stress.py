@@ -40,10 +40,11 @@ def _cpu_seconds(pid: int) -> float:
 
 @pytest.fixture
 def busy_cores() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """One spinning process per core, for HOG_LIMIT seconds at most; stopped by PID."""
+    """Two spinning processes per core (a machine busy with parallel builds), for HOG_LIMIT
+    seconds at most; stopped by PID."""
     hogs = [
         subprocess.Popen([sys.executable, "-c", BURN, str(HOG_LIMIT)])
-        for _ in range(os.cpu_count() or 2)
+        for _ in range(2 * (os.cpu_count() or 2))
     ]
     print(f"CPU hog: PIDs {' '.join(str(h.pid) for h in hogs)}", flush=True)
     try:
@@ -83,4 +84,4 @@ def test_up_and_the_cluster_tests_with_both_cores_busy(
     # The load was real all along: every hog still spins and had its share of the CPU.
     assert all(h.poll() is None for h in busy_cores)
     cpu = [_cpu_seconds(h.pid) for h in busy_cores]
-    assert min(cpu) > up_seconds * 0.3, (cpu, up_seconds)
+    assert min(cpu) > up_seconds * 0.2, (cpu, up_seconds)
