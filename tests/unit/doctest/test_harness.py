@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -548,3 +549,19 @@ def test_bench_runs_serial_then_parallel_and_prints_the_ratio(tmp_path: Path) ->
     ratio = float(proc.stdout.split("parallel / serial: ", 1)[1].split()[0])
     assert abs(ratio - parallel / serial) < 0.05
     assert json.loads((root / "reports/bench-serial.json").read_text())["run"]["jobs"] == 1
+
+
+def test_stopping_early_stops_the_pages_that_run_beside(tmp_path: Path) -> None:
+    # -x: the first failure ends the run; the page running beside it is stopped, and its
+    # cleanup still runs, in its own shell.
+    mark = tmp_path / "mark"
+    slow = (
+        "```bash\nVU=oui\nsleep 30\n```\n\n"
+        f'<!-- doctest: cleanup\n```bash\necho "$VU" > {mark}\n```\n-->\n'
+    )
+    root = make_project(tmp_path / "p", {"a.md": "```bash\nfalse\n```\n", "b.md": slow})
+    t = time.monotonic()
+    result = run_doctest(root, "-x")
+    assert time.monotonic() - t < 20, result.output
+    assert result.returncode == 1
+    assert mark.read_text() == "oui\n"
