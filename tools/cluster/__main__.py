@@ -2,7 +2,8 @@
 
 up      start the local cluster (idempotent), print the kubeconfig path at the end
 down    stop it and remove everything it created
-status  what runs, the versions, the kubeconfig path
+status  what runs, the versions, the kubeconfig path; exits 0 when the cluster runs and
+        answers, 1 when something is down, 3 when there is no cluster
 bench   cold build time, `up` and `down` times, resident memory (see bench.py)
 """
 
@@ -45,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             lifecycle.down(progress)
         elif args.command == "status":
-            print(lifecycle.status())
+            text, code = lifecycle.status()
+            print(text)
+            return code
         else:
             from tools.cluster import bench
 

@@ -1,11 +1,16 @@
 """The local cluster's lifecycle: `up`, `down`, `status`.
 
 `up` is idempotent: when the cluster already runs and answers, it prints the status and
-returns at once. Otherwise it checks the host, builds what is missing (cached), then starts the
-components as soon as what each one needs is ready, and returns only when the node is Ready
-and CoreDNS answers a query for kubernetes.default.svc.cluster.local through the kube-dns
-ClusterIP. Any failure stops every started component and undoes every change (`down`), then
-reports the failing component with the end of its log.
+returns at once. When some components have died but the rest runs, it starts those again,
+alone (the cluster's workloads stay), and waits for the cluster to be ready. Otherwise it
+checks the host, builds what is missing (cached), then starts the components as soon as what
+each one needs is ready, and returns only when the node is Ready and CoreDNS answers a query
+for kubernetes.default.svc.cluster.local through the kube-dns ClusterIP. Any failure stops
+every started component and undoes every change (`down`), then reports the failing
+component with the end of its log.
+
+`status` says what runs; its exit status (`status_code`) is 0 when the cluster runs and
+answers, 1 when something is down, 3 when there is no cluster (as LSB init scripts do).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -587,13 +593,19 @@ def up(progress: Progress = print) -> ClusterInfo:
     layout = _layout()
     preflight.check_host()  # root on Linux before anything, even the lock
     with _lock():
-        running = _running_cluster(layout)
-        if running is not None:
-            for line in status_lines(layout):
+        health = check(layout)
+        if health.cluster is not None:
+            for line in status_lines(layout, health):
                 progress(line)
-            return running
+            return health.cluster
+        if health.dead and health.restartable:
+            try:
+                return _restart(layout, health, clock)
+            except (ComponentFailed, OSError, RuntimeError, ValueError) as exc:
+                first = str(exc).splitlines()[0]
+                clock(f"restarting did not bring the cluster back ({first}): starting afresh")
         if layout.root.exists():
-            clock(f"{layout.root} holds a cluster that does not answer: tearing it down first")
+            clock(f"{layout.root} holds a cluster that {health.problem()}: tearing it down first")
             problems = teardown.down(layout, clock)
             if problems:
                 raise RuntimeError("cannot clean the previous cluster:\n  " + "\n  ".join(problems))
@@ -617,24 +629,107 @@ def up(progress: Progress = print) -> ClusterInfo:
         return cluster
 
 
-def _running_cluster(layout: Layout, patience: float = 20.0) -> ClusterInfo | None:
-    """The running cluster described by the state, if every component runs and it answers."""
+def _restart(layout: Layout, health: Health, clock: Clock) -> ClusterInfo:
+    """Start the dead components again, alone, and wait until the cluster is ready."""
+    clock(f"not running: {', '.join(health.dead)}; starting {_them(health.dead)} again "
+          "(the rest of the cluster and its workloads stay)")  # fmt: skip
+    info = state.read_info(layout) or {}
+    node_ip = str(info["node_ip"])
+    sup = Supervisor(layout)
+    # In the order `up` starts them: what each one needs first.
+    for name in sorted(health.dead, key=_start_rank):
+        sup.restart(name)
+        clock(f"started {name}")
+        if name == "etcd":
+            _wait("etcd health", "etcd", _etcd_healthy(layout, node_ip), sup, layout, 30)
+    admin = _admin(layout, node_ip)
+    _wait("readyz", "kube-apiserver", _api_ready(admin), sup, layout, 120)
+    _wait("node Ready", "kubelet", _node_ready(admin), sup, layout, 120)
+    _wait("iptables rules", "kube-proxy", _proxy_synced, sup, layout, 60)
+    _wait_pods("calico-node Ready", "calico-node", _calico_ready(admin), sup, layout, admin, 120)
+    _wait(f"DNS answer for {DNS_NAME}", "coredns", _dns_answers, sup, layout, 120)
+    cluster = _running_cluster(layout)
+    if cluster is None:
+        raise RuntimeError("the restarted cluster does not answer")
+    clock(f"ready again in {clock.elapsed():.1f} s; kubeconfig: {cluster.kubeconfig}")
+    return cluster
+
+
+_START_ORDER = (
+    "etcd",
+    "containerd",
+    "kube-apiserver",
+    "registry",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kube-proxy",
+    "kubelet",
+)
+
+
+def _start_rank(name: str) -> int:
+    return _START_ORDER.index(name) if name in _START_ORDER else len(_START_ORDER)
+
+
+def _them(names: list[str]) -> str:
+    return "it" if len(names) == 1 else "them"
+
+
+@dataclass
+class Health:
+    """What `check` found: the cluster if it runs and answers, else what is wrong."""
+
+    exists: bool  # a state directory is there
+    cluster: ClusterInfo | None = None
+    dead: list[str] = field(default_factory=list)  # recorded components not running
+    answered: bool | None = None  # did the API server answer (None: not asked)
+    restartable: bool = False  # every dead component can be started again alone
+
+    def problem(self) -> str:
+        if self.dead:
+            return f"is missing {', '.join(self.dead)}"
+        if self.answered is False:
+            return "does not answer (its API server is not ready)"
+        return "is incomplete (an interrupted `up`?)"
+
+    @property
+    def code(self) -> int:
+        if not self.exists:
+            return 3
+        return 0 if self.cluster is not None else 1
+
+
+def check(layout: Layout, patience: float = 20.0) -> Health:
+    """Which components run, whether the API server answers, the cluster if all is well."""
+    if not layout.root.exists():
+        return Health(exists=False)
     info = state.read_info(layout)
-    if info is None:
-        return None
+    recorded = supervisor.records(layout)
     alive = supervisor.running(layout)
-    expected = {r.name for r in supervisor.records(layout)}
-    if not expected or set(alive) != expected:
-        return None
-    # Every process runs: give a busy apiserver (a doctest in full swing on two cores) time
-    # to answer before calling the cluster broken, since `up` would then rebuild it.
+    dead = sorted({r.name for r in recorded} - set(alive), key=_start_rank)
+    health = Health(exists=True, dead=dead)
+    if info is None or not recorded:
+        return health  # an `up` that did not finish: nothing to start again from
+    health.restartable = all(supervisor.restartable(layout, name) for name in dead)
+    if "kube-apiserver" in dead or "etcd" in dead:
+        return health
+    # The API server runs: give a busy one (a doctest in full swing on two cores) time to
+    # answer before calling the cluster broken, since `up` would then rebuild it.
     admin = _admin(layout, info["node_ip"], timeout=5.0)
     ready = _api_ready(admin)
     deadline = time.monotonic() + patience
     while not ready():
         if time.monotonic() > deadline:
-            return None
+            health.answered = False
+            return health
         time.sleep(0.5)
+    health.answered = True
+    if not dead:
+        health.cluster = _describe(layout, info, admin)
+    return health
+
+
+def _describe(layout: Layout, info: dict[str, Any], admin: Client) -> ClusterInfo | None:
     try:
         nodes = admin.get_json("/api/v1/nodes")["items"]
         daemonsets = admin.get_json("/apis/apps/v1/daemonsets")["items"]
@@ -649,6 +744,11 @@ def _running_cluster(layout: Layout, patience: float = 20.0) -> ClusterInfo | No
         capabilities=CAPABILITIES,
         cni_config_plugin=components.configured_cni_plugin(layout),
     )
+
+
+def _running_cluster(layout: Layout, patience: float = 20.0) -> ClusterInfo | None:
+    """The running cluster described by the state, if every component runs and it answers."""
+    return check(layout, patience).cluster
 
 
 # --- down and status --------------------------------------------------------------------
@@ -668,26 +768,36 @@ def down(progress: Progress = print) -> None:
         clock("local cluster removed")
 
 
-def status_lines(layout: Layout | None = None) -> list[str]:
+def status_lines(layout: Layout | None = None, health: Health | None = None) -> list[str]:
     layout = layout or _layout()
-    if not layout.root.exists():
+    health = health or check(layout, patience=5.0)
+    if not health.exists:
         return ["local cluster: not running"]
     info: dict[str, Any] = state.read_info(layout) or {}
     alive = supervisor.running(layout)
     lines = []
-    healthy = _running_cluster(layout, patience=5.0) is not None
-    lines.append(f"local cluster: {'running' if healthy else 'NOT healthy'} ({layout.root})")
+    if health.cluster is not None:
+        lines.append(f"local cluster: running ({layout.root})")
+    else:
+        lines.append(f"local cluster: NOT healthy: it {health.problem()} ({layout.root})")
     for record in supervisor.records(layout):
         mark = f"pid {record.pid}" if record.name in alive else "NOT RUNNING"
         lines.append(f"  {record.name:24} {mark}")
+    if health.answered is not None:
+        lines.append(f"  API server: {'answers' if health.answered else 'does NOT answer'}")
     if info:
         lines.append(f"  server version: {info.get('server_version')}")
         versions = info.get("versions", {})
         lines.append("  components: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
         lines.append(f"  node: {info.get('node_name')} ({info.get('node_ip')})")
         lines.append(f"  kubeconfig: {info.get('kubeconfig')}")
+    if health.dead:
+        lines.append("  `nox -s cluster -- up` starts what is down again")
     return lines
 
 
-def status() -> str:
-    return "\n".join(status_lines())
+def status() -> tuple[str, int]:
+    """The status text and the exit status (see the module docstring)."""
+    layout = _layout()
+    health = check(layout, patience=5.0)
+    return "\n".join(status_lines(layout, health)), health.code
