@@ -104,6 +104,7 @@ def test_marked_rules_are_found_by_their_comment() -> None:
         ("10.152.183.128/25", True),
         (f"{NODE_IP}/32", True),
         ("10.152.182.0/24", True),
+        ("10.152.182.200/32", True),  # inside the nodes' range, not the first node's address
         ("10.152.184.0/24", False),
         ("224.0.0.0/4", False),
     ],
@@ -118,6 +119,13 @@ def test_node_ip_override_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
         settings.node_ip()
     monkeypatch.setenv("RESEAU_K8S_NODE_IP", "8.8.8.8")
     with pytest.raises(ValueError, match="private"):
+        settings.node_ip()
+    # The nodes' /24 must stay clear of the service range too.
+    monkeypatch.setenv("RESEAU_K8S_NODE_IP", "10.152.183.200")
+    with pytest.raises(ValueError, match=re.escape("10.152.183.0/24")):
+        settings.node_ip()
+    monkeypatch.setenv("RESEAU_K8S_NODE_IP", "10.152.182.0")
+    with pytest.raises(ValueError, match="network address"):
         settings.node_ip()
     monkeypatch.setenv("RESEAU_K8S_NODE_IP", "172.31.0.1")
     assert settings.node_ip() == "172.31.0.1"

@@ -137,7 +137,8 @@ def check_network(node_ip: str) -> None:
     """Free ports, no overlap with the host's routes, no other cluster's leftovers."""
     problems = taken(ports(node_ip), current_listeners())
     problems += network.conflicts(network.host_prefixes(), node_ip)
-    for link in (settings.NODE_LINK, calico.VXLAN_DEVICE, calico.VXLAN_V6_DEVICE):
+    bridge_ports = [settings.Node(i, settings.node_name(i), "").host_port for i in range(2, 10)]
+    for link in (settings.NODE_LINK, calico.VXLAN_DEVICE, calico.VXLAN_V6_DEVICE, *bridge_ports):
         if network.link_exists(link):
             problems.append(f"interface {link} already exists (another cluster, or a leftover)")
     workloads = network.links_named((calico.WORKLOAD_PREFIX,))

@@ -104,11 +104,13 @@ class Supervisor:
         argv: Sequence[str],
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        enter: Sequence[str] = (),
     ) -> subprocess.Popen[bytes]:
         """Start `argv` as component `name`, its output appended to logs/<name>.log.
 
-        RESEAU_K8S_FAULT=<name> gives that component an unknown flag, so that it exits at
-        once: the tests of `up`'s failure path use it.
+        `enter` runs it inside a node's namespaces (an `nsenter … --` prefix, which exec's the
+        component under the same PID). RESEAU_K8S_FAULT=<name> gives that component an
+        unknown flag, so that it exits at once: the tests of `up`'s failure path use it.
         """
         if os.environ.get(FAULT_ENV) == name:
             argv = [*argv, "--reseau-k8s-injected-fault"]
@@ -126,7 +128,7 @@ class Supervisor:
         )
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                ["/bin/sh", "-c", record_then_exec, name, exe, str(pid_file), *argv],
+                ["/bin/sh", "-c", record_then_exec, name, exe, str(pid_file), *enter, *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
