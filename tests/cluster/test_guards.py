@@ -115,10 +115,11 @@ def test_node_address_is_only_on_the_cluster_interface(cluster: object) -> None:
 def test_another_node_routes_only_to_the_nodes_and_its_pods(cluster: object) -> None:
     """A node's only way out is its default route to the first node, whose guard sends
     nothing from the nodes' link anywhere but back onto it (node-forward)."""
-    pods, node_range = (ipaddress.ip_network(c) for c in (settings.POD_CIDR, settings.node_range(
-        settings.node_ip())))  # fmt: skip
+    pods = ipaddress.ip_network(settings.POD_CIDR)
+    node_range = ipaddress.ip_network(settings.node_range(settings.node_ip()))
     for node in running_nodes()[1:]:
-        routes = ip_json(node, "route", "show", "table", "all")
+        routes = ip_json(node, "-4", "route", "show", "table", "all")
+        assert ip_json(node, "-6", "route", "show", "default") == [], node.name
         others = []
         for route in routes:
             dst = route.get("dst", "")

@@ -270,3 +270,20 @@ def test_up_needs_root_before_anything(monkeypatch: pytest.MonkeyPatch, tmp_path
 def test_missing_tools_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preflight.shutil, "which", lambda tool: None if tool == "runc" else "/x")
     assert preflight.missing_tools() == ["runc (runc)"]
+
+
+def test_a_live_kubelet_socket_is_told_from_a_stale_one(tmp_path: Path) -> None:
+    """Another kubelet listening on the fixed device-plugin socket stops `up`; a stale socket
+    file (its kubelet gone) does not: ours replaces it."""
+    import socket as sockets
+
+    path = tmp_path / "kubelet.sock"
+    assert not preflight._live_socket(path)
+    server = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    try:
+        assert preflight._live_socket(path)
+    finally:
+        server.close()
+    assert path.exists() and not preflight._live_socket(path)

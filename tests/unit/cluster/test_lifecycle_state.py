@@ -156,9 +156,9 @@ def test_files_the_kubelet_leaves_in_an_existing_directory_are_removed(
     layout: Layout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """/var/lib/kubelet/device-plugins/kubelet.sock: the kubelet's fixed socket. The directory
-    may be there before `up` (another run left it, or it is the host's); the socket, absent
-    before `up`, is the cluster's, and `down` removes it (and the directory only if `up` made
-    it)."""
+    may be there before `up` (another run left it, or it is the host's), the socket too (a
+    stale one: preflight refuses a live one); our kubelet replaces it, and `down` removes it
+    (and the directory only if `up` made it)."""
     from tools.cluster.local import lifecycle, teardown
 
     existing = tmp_path / "device-plugins"
@@ -166,10 +166,11 @@ def test_files_the_kubelet_leaves_in_an_existing_directory_are_removed(
     made = tmp_path / "results"
     foreign = existing / "other.sock"
     foreign.write_text("")
+    (existing / "kubelet.sock").write_text("")  # a stale one, left by an earlier kubelet
     monkeypatch.setattr(lifecycle, "OUTSIDE_DIRS", {existing: ("kubelet.sock",), made: ()})
     monkeypatch.setattr(lifecycle, "HOST_PATHS", ())
     lifecycle._record_outside_dirs(layout)
-    (existing / "kubelet.sock").write_text("")  # the kubelet starts
+    (existing / "kubelet.sock").write_text("")  # our kubelet starts: it replaces the socket
     made.mkdir()
     for entry in reversed(state.entries(layout)):
         teardown._undo(entry, lambda line: None)

@@ -227,10 +227,13 @@ def _free_port() -> int:
 
 def _record_outside_dirs(layout: Layout) -> None:
     """Directories the kubelet/containerd create outside the state (removed if we made them),
-    with the files they leave there (those absent now are ours), and the host paths
-    calico-node needs, made here."""
+    with the files they leave there, and the host paths calico-node needs, made here.
+
+    The files are ours whether or not they exist now: preflight refused a live one (another
+    kubelet's socket, another Calico's lock), so one that exists is a stale leftover that our
+    components replace at start."""
     for directory in (*OUTSIDE_DIRS, *HOST_PATHS):
-        files = [f for f in OUTSIDE_DIRS.get(directory, ()) if not (directory / f).exists()]
+        files = list(OUTSIDE_DIRS.get(directory, ()))
         created = not directory.exists()
         if not created and not files:
             continue
