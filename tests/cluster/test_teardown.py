@@ -168,6 +168,10 @@ def test_a_component_that_exits_is_named_with_its_log(monkeypatch: pytest.Monkey
     _assert_nothing_left(settings.node_ip())
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _up_until(pid_file: str, after: float) -> subprocess.Popen[bytes]:
     """`up` (2 nodes) in a child process, returned once `pid_file` exists and `after` seconds
     more have passed."""
@@ -177,6 +181,9 @@ def _up_until(pid_file: str, after: float) -> subprocess.Popen[bytes]:
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Ctrl-C as in a terminal: a run started in the background (a CI script, `cmd &`)
+        # inherits SIGINT ignored, and Python then leaves it ignored.
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 120
     while not (layout.root / "pids" / pid_file).exists():
