@@ -176,6 +176,7 @@ def _up_until(pid_file: str, after: float) -> subprocess.Popen[bytes]:
     """`up` (2 nodes) in a child process, returned once `pid_file` exists and `after` seconds
     more have passed."""
     layout = _layout()
+    lifecycle.down(lambda line: None)  # a fresh `up`, not the one that finds a cluster running
     up = subprocess.Popen(
         [sys.executable, "-m", "tools.cluster", "up", "--nodes", "2"],
         cwd=REPO_ROOT,
