@@ -459,13 +459,19 @@ def restorable(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def named(obj: dict[str, Any] | ObjectRef, text: str) -> bool:
-    """Does `text` name this object (its name or its namespace), as a word?"""
+    """Does `text` name this object, as a word: its name, and its namespace if it has one?
+
+    Both, for a namespaced object: a common name (`web`) is named by many pages, and pages
+    that run side by side must not take each other's objects for their own (and restore them
+    under the other page's feet)."""
     if isinstance(obj, ObjectRef):
-        names = {obj.name, obj.namespace}
+        name, namespace = obj.name, obj.namespace
     else:
         meta = obj.get("metadata", {})
-        names = {meta.get("name", ""), meta.get("namespace", "")}
-    return any(_names(n, text) for n in names - {""})
+        name, namespace = meta.get("name", ""), meta.get("namespace", "")
+    if not name or not _names(name, text):
+        return False
+    return not namespace or _names(namespace, text)
 
 
 def _names(name: str, text: str) -> bool:

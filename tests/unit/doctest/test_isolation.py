@@ -101,6 +101,11 @@ def test_changes_the_page_never_names_are_set_aside() -> None:
     # A name must appear as a word: "web" is not named by "webhook".
     (web,) = leaks({}, {"3": ref("Namespace", "", "web")})
     assert not web.named_in("a webhook") and web.named_in("curl http://web.web.svc")
+    # A namespaced object is named only with its namespace: the intro page says "web" as a
+    # word, it does not name 7.4's Service labo-svc/web (changed while both pages ran).
+    (service,) = leaks({}, {"4": ref("Service", "labo-svc", "web")})
+    assert not service.named_in("un serveur web, puis un autre")
+    assert service.named_in("kubectl get service web -n labo-svc")
 
 
 def test_fingerprint_ignores_status_and_bookkeeping() -> None:
