@@ -30,6 +30,7 @@ from tools.cluster.local import (
     state,
     supervisor,
     teardown,
+    upstream_dns,
 )
 from tools.cluster.local.settings import Layout
 
@@ -58,7 +59,8 @@ def test_down_leaves_nothing_behind(cluster: ClusterInfo) -> None:
     records = supervisor.records(layout)
     sysctls = {e.data["key"]: e.data["previous"] for e in journal if e.kind == "sysctl"}
     # What is about to be torn down was really there: Calico's too.
-    assert {r.name for r in records} >= {"etcd", "kube-apiserver", "containerd", "kubelet"}
+    started = {"etcd", "kube-apiserver", "containerd", "kubelet", upstream_dns.NAME}
+    assert {r.name for r in records} >= started
     assert guard.exists()
     assert network.link_exists(calico.VXLAN_DEVICE)
     assert network.links_named((calico.WORKLOAD_PREFIX,)), "no cali… interface (no pod?)"

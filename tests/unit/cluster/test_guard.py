@@ -42,10 +42,16 @@ def test_pods_may_reach_only_pods_services_and_the_node() -> None:
     ]
 
 
-def test_pods_reach_the_apiserver_and_kubelet_only_on_the_host() -> None:
+def test_pods_reach_only_the_apiserver_kubelet_and_upstream_dns_on_the_host() -> None:
     rules = guard.chains(NODE_IP)["pod-input"]
-    ports = [r.split("dport ")[1].split()[0] for r in rules if "dport" in r]
-    assert ports == ["6443", "10250"]
+    services = [r.split(" accept")[0] for r in rules if "dport" in r]
+    assert services == [
+        f"ip daddr {NODE_IP} tcp dport 6443",
+        f"ip daddr {NODE_IP} tcp dport 10250",
+        # CoreDNS's `forward` to the Node's resolv.conf: the local upstream, UDP and TCP.
+        f"ip daddr {NODE_IP} udp dport 53",
+        f"ip daddr {NODE_IP} tcp dport 53",
+    ]
     assert rules[0].startswith("ct state established,related accept")
 
 

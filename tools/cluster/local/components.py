@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from tools.cluster.local import settings
+from tools.cluster.local import settings, upstream_dns
 from tools.cluster.local.pki import Pki
 from tools.cluster.local.settings import Layout
 
@@ -317,8 +317,9 @@ def kubelet_config(ctx: Context) -> dict[str, Any]:
         "failSwapOn": False,
         "clusterDomain": settings.CLUSTER_DOMAIN,
         "clusterDNS": [settings.DNS_SERVICE_IP],
-        # Pods resolve through CoreDNS only: the host's resolv.conf (its search domains and
-        # nameservers) does not leak into them.
+        # The Node's resolv.conf is the cluster's own, never the host's (its search domains and
+        # nameservers do not leak into pods): one nameserver, the local upstream DNS on the node
+        # address (upstream_dns.py), which CoreDNS (`dnsPolicy: Default`) forwards to.
         "resolvConf": str(ctx.layout.resolv_conf),
         "podLogsDir": str(ctx.layout.pod_logs),
         # The kubelet's helper chains stay, as on MicroK8s: KUBE-IPTABLES-HINT (mangle) is how
@@ -426,7 +427,8 @@ def configured_cni_plugin(layout: Layout) -> str:
 
 
 def write_configs(ctx: Context) -> None:
-    """Write every configuration file (containerd, kubelet, kube-proxy, resolv.conf).
+    """Write every configuration file (containerd, kubelet, kube-proxy, the Node's resolv.conf
+    and its upstream DNS server's Corefile).
 
     The CNI configuration is Calico's install-cni's to write, as on MicroK8s.
     """
@@ -435,4 +437,5 @@ def write_configs(ctx: Context) -> None:
     (layout.config / "containerd.toml").write_text(containerd_config(ctx))
     (layout.config / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(ctx)))
     (layout.config / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config(ctx)))
-    layout.resolv_conf.write_text("# reseau-k8s: pods resolve through CoreDNS only\n")
+    layout.resolv_conf.write_text(upstream_dns.resolv_conf(ctx.node_ip))
+    upstream_dns.write_config(layout, ctx.node_ip)

@@ -12,7 +12,8 @@ whatever order the other chains are in.
 - forward: traffic from the pods (a `cali*` interface or the pod range) may only go to the
   pods, the Services or the node address; IPv6 from the pods goes nowhere (the pods have
   none but link-local addresses).
-- input: the pods may ask the host itself only for the apiserver and the kubelet on the node
+- input: the pods may ask the host itself only for the apiserver, the kubelet and the
+  upstream DNS (UDP and TCP 53: what CoreDNS forwards to, see upstream_dns.py) on the node
   address, and ping it or the VXLAN tunnel address.
 - output: a packet of the host that a Service rule translated must land on a pod, the node or
   loopback (a hand-written EndpointSlice could otherwise lead off the machine).
@@ -24,7 +25,7 @@ import json
 import subprocess
 from typing import Any, Final
 
-from tools.cluster.local import settings
+from tools.cluster.local import settings, upstream_dns
 from tools.cluster.local.settings import Layout
 from tools.cluster.local.state import Entry, record
 
@@ -72,6 +73,12 @@ def chains(node_ip: str) -> dict[str, list[str]]:
             + _comment("pod to apiserver"),
             f"ip daddr {node_ip} tcp dport {settings.KUBELET_PORT} accept "
             + _comment("pod to kubelet"),
+            # CoreDNS's `forward . /etc/resolv.conf` (the Node's resolv.conf names it).
+            *(
+                f"ip daddr {node_ip} {proto} dport {upstream_dns.PORT} accept "
+                + _comment("pod to upstream DNS")
+                for proto in ("udp", "tcp")
+            ),
             f"ip daddr {node_ip} meta l4proto icmp accept {_comment('ping node')}",
             f"ip daddr {pods} meta l4proto icmp accept {_comment('ping tunnel address')}",
             f"{REJECT} {_comment('no other host service for pods')}",

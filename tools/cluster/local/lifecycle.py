@@ -3,9 +3,10 @@
 `up` is idempotent: when the cluster already runs and answers, it prints the status and
 returns at once. Otherwise it checks the host, builds what is missing (cached), then starts the
 components as soon as what each one needs is ready, and returns only when the node is Ready
-and CoreDNS answers a query for kubernetes.default.svc.cluster.local through the kube-dns
-ClusterIP. Any failure stops every started component and undoes every change (`down`), then
-reports the failing component with the end of its log.
+and CoreDNS answers through the kube-dns ClusterIP: an address for
+kubernetes.default.svc.cluster.local, NXDOMAIN for a name outside the cluster (forwarded to
+the local upstream DNS, see upstream_dns.py). Any failure stops every started component and
+undoes every change (`down`), then reports the failing component with the end of its log.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from tools.cluster.local import (
     state,
     supervisor,
     teardown,
+    upstream_dns,
 )
 from tools.cluster.local.apiclient import ApiError, Client
 from tools.cluster.local.dnsclient import DnsError, resolve_a
@@ -187,12 +189,25 @@ def _node_ready(client: Client) -> Callable[[], bool]:
 
 
 def _dns_answers() -> bool:
+    """CoreDNS answers a cluster name, and `forward` brings NXDOMAIN back from the upstream
+    for a name outside the cluster (SERVFAIL if the upstream cannot be reached)."""
     try:
-        return resolve_a(DNS_NAME, settings.DNS_SERVICE_IP, timeout=0.5) == [
+        if resolve_a(DNS_NAME, settings.DNS_SERVICE_IP, timeout=0.5) != [
             settings.KUBERNETES_SERVICE_IP
-        ]
+        ]:
+            return False
     except DnsError:
         return False
+    return _nxdomain(settings.DNS_SERVICE_IP)
+
+
+def _nxdomain(server: str) -> bool:
+    """`server` answers NXDOMAIN for the upstream's probe name."""
+    try:
+        resolve_a(upstream_dns.PROBE_NAME, server, timeout=0.5)
+    except DnsError as exc:
+        return exc.rcode == "NXDOMAIN"
+    return False
 
 
 def _proxy_synced() -> bool:
@@ -325,11 +340,17 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
     sup = Supervisor(layout)
     sup.start("etcd", components.etcd_argv(ctx))
     sup.start("containerd", components.containerd_argv(ctx))
-    clock("started etcd, containerd")
+    sup.start(upstream_dns.NAME, upstream_dns.argv(ctx.bin("coredns"), layout))
+    clock(f"started etcd, containerd, {upstream_dns.NAME}")
 
     _wait("etcd health", "etcd", _etcd_healthy(layout, node_ip), sup, layout, 30)
     sup.start("kube-apiserver", components.apiserver_argv(ctx))
     clock("etcd healthy; started kube-apiserver")
+    _wait(
+        f"NXDOMAIN from {node_ip}:{upstream_dns.PORT}", upstream_dns.NAME,
+        lambda: _nxdomain(node_ip), sup, layout, 30,
+    )  # fmt: skip
+    clock(f"{upstream_dns.NAME} answers NXDOMAIN at {node_ip}:{upstream_dns.PORT}")
 
     store = store_future.result()
     # `python -m tools.cluster.local.registry`, from the repository (where -m finds it).
@@ -387,10 +408,15 @@ def _start(layout: Layout, node_ip: str, clock: Clock, versions: dict[str, str])
         if failure.component != "coredns":
             raise
         raise ComponentFailed(
-            "coredns", f"no DNS answer for {DNS_NAME} after 120 s ({_coredns_state(admin)})",
+            "coredns",
+            f"no address for {DNS_NAME} or no NXDOMAIN for {upstream_dns.PROBE_NAME} (forwarded "
+            f"to {upstream_dns.NAME}) after 120 s ({_coredns_state(admin)})",
             _coredns_log(layout),
         ) from None  # fmt: skip
-    clock(f"CoreDNS answers {DNS_NAME} at {settings.DNS_SERVICE_IP}")
+    clock(
+        f"CoreDNS answers {DNS_NAME} at {settings.DNS_SERVICE_IP}, and NXDOMAIN from "
+        f"{upstream_dns.NAME} for {upstream_dns.PROBE_NAME}"
+    )
 
     server_version = admin.get_json("/version")["gitVersion"]
     state.write_info(
