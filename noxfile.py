@@ -120,25 +120,52 @@ def _run_translations(session: nox.Session, *args: str) -> None:
     session.run("python", "-m", "tools.i18n", "report", *args, env=_MKDOCS_ENV)
 
 
-def _run_cluster(session: nox.Session, *args: str) -> None:
-    """The local cluster: its Debian packages first, then `python -m tools.cluster`."""
+# On Ctrl-C, nox gives the running command 0.3 s before SIGTERM, then SIGKILL: far too little
+# for a doctest page's cleanup blocks (or `up` undoing a half-started cluster). These
+# commands get time to clean up; a second Ctrl-C still stops them.
+_CLEANUP_TIME = {"interrupt_timeout": 300.0, "terminate_timeout": 30.0}
+
+
+def _cluster_packages(session: nox.Session) -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from tools.cluster.local.build import SYSTEM_PACKAGES
 
     _apt(session, *SYSTEM_PACKAGES)
-    session.run("python", "-m", "tools.cluster", *args)
 
 
-def _run_cluster_tests(session: nox.Session) -> None:
-    """The cluster tests (node, DNS, Services, exec/logs/port-forward, guards), on the running
-    local cluster; the teardown test is apart: it stops the cluster."""
-    session.run("pytest", "tests/cluster", "--ignore=tests/cluster/test_teardown.py")
+def _run_cluster(session: nox.Session, *args: str) -> None:
+    """The local cluster: its Debian packages first, then `python -m tools.cluster`."""
+    _cluster_packages(session)
+    session.run("python", "-m", "tools.cluster", *args, **_CLEANUP_TIME)
+
+
+def _run_cluster_stress(session: nox.Session) -> None:
+    """A fresh `up`, then the cluster tests, while a bounded CPU hog keeps every core busy
+    (tests/cluster/test_stress.py); the cluster stays up for what follows."""
+    _cluster_packages(session)
+    session.run(
+        "pytest", "tests/cluster/test_stress.py", "-s", "-p", "no:cacheprovider",
+        env={"RESEAU_K8S_STRESS_TEST": "1"}, **_CLEANUP_TIME,
+    )  # fmt: skip
+
+
+def _run_doctest_recovery(session: nox.Session) -> None:
+    """The doctest interrupted (Ctrl-C in the middle of the DNS page) and killed: the cluster
+    must be as it was afterwards, and the next run must pass."""
+    session.run(
+        "pytest", "tests/cluster/test_doctest_interrupt.py",
+        "tests/cluster/test_doctest_leftovers.py", "-q", "-p", "no:cacheprovider",
+        **_CLEANUP_TIME,
+    )  # fmt: skip
 
 
 def _run_cluster_teardown(session: nox.Session) -> None:
     """`down`, checked: nothing of the cluster may remain (runs last)."""
-    session.run("pytest", "tests/cluster/test_teardown.py", env={"RESEAU_K8S_TEARDOWN_TEST": "1"})
+    session.run(
+        "pytest", "tests/cluster/test_teardown.py", env={"RESEAU_K8S_TEARDOWN_TEST": "1"},
+        **_CLEANUP_TIME,
+    )  # fmt: skip
 
 
 def _run_doctest(session: nox.Session, *args: str) -> None:
@@ -147,11 +174,17 @@ def _run_doctest(session: nox.Session, *args: str) -> None:
     `--cluster` defaults to auto: the local cluster on this machine (Linux, root, no
     MicroK8s or kind), `-- --cluster=kind|microk8s|existing --context X` elsewhere.
     pytest's own doctest plugin is disabled: its --doctest-report would clash with ours.
-    Serial on purpose: `-n 2 --dist loadfile` was measured slower on 2 cores (CONTRIBUTING.md).
+    Pages run side by side (`--jobs`, threads of one process; pytest-xdist's processes were
+    measured slower on 2 cores). `-- --bench`: the whole doctest serially, then in parallel,
+    with both wall times and their ratio (tools/doctest/bench.py).
     """
+    if "--bench" in args:
+        rest = [a for a in args if a != "--bench"]
+        session.run("python", "-m", "tools.doctest.bench", *rest, **_CLEANUP_TIME)
+        return
     session.run(
         "python", "-m", "pytest", "-p", "no:doctest", "-p", "tools.doctest.plugin",
-        "docs/fr", *args,
+        "docs/fr", *args, **_CLEANUP_TIME,
     )  # fmt: skip
 
 
@@ -214,6 +247,13 @@ def cluster(session: nox.Session) -> None:
 
 
 @nox.session
+def stress(session: nox.Session) -> None:
+    """A fresh local cluster and its tests with every core busy (stops a running cluster)."""
+    _install(session, "test")
+    _run_cluster_stress(session)
+
+
+@nox.session
 def doctest(session: nox.Session) -> None:
     """Run every example of the rendered pages against a cluster."""
     _install(session, "test")
@@ -222,18 +262,19 @@ def doctest(session: nox.Session) -> None:
 
 @nox.session
 def verify(session: nox.Session) -> None:
-    """Every test: lint, unit and site tests, translations, then the local cluster, its tests
-    and the doctest."""
+    """Every test: lint, unit and site tests, translations, then the local cluster and its tests
+    under load, and the doctest."""
     _install(session, "test", "lint")
     _run_lint(session)
     _run_unit(session)
     _run_docs_build(session)
     _run_site(session)
     _run_translations(session)
-    # The local cluster, its tests and the doctest on it; `down` whatever happens.
-    _run_cluster(session, "up")
+    # The local cluster started and tested with every core busy (the races a busy machine
+    # exposes), then the doctest on it; `down` whatever happens.
     try:
-        _run_cluster_tests(session)
+        _run_cluster_stress(session)
+        _run_doctest_recovery(session)
         _run_doctest(session)
     finally:
         try:

@@ -36,9 +36,13 @@ def test_calico_pods_run_in_kube_system(kube: Kube) -> None:
     # `up` waits for calico-node only: the controllers may still be starting.
     kube.wait_for("calico-node Ready", lambda: ready(calico.NODE_LABEL), 60)
     kube.wait_for("calico-kube-controllers Ready", lambda: ready(calico.CONTROLLERS_LABEL), 90)
-    (node,) = kube.json("get", "pods", "-n", "kube-system", "-l", calico.NODE_LABEL)["items"]
-    assert node["metadata"]["name"].startswith("calico-node-")
-    assert node["spec"]["hostNetwork"] is True
+    pods = kube.json("get", "pods", "-n", "kube-system", "-l", calico.NODE_LABEL)["items"]
+    nodes = {n["metadata"]["name"] for n in kube.json("get", "nodes")["items"]}
+    # One calico-node per node (a DaemonSet), each in its node's network.
+    assert sorted(p["spec"]["nodeName"] for p in pods) == sorted(nodes)
+    for node in pods:
+        assert node["metadata"]["name"].startswith("calico-node-")
+        assert node["spec"]["hostNetwork"] is True
 
 
 def test_every_calico_binary_reports_the_release(kube: Kube) -> None:

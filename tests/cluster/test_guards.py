@@ -7,6 +7,7 @@ address outside the machine.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import shlex
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.kube import Kube, pod
-from tools.cluster.local import guard, preflight, settings, supervisor, upstream_dns
+from tests.cluster.nodes import ip_json, layout, running_nodes
+from tools.cluster.local import guard, nodes, preflight, settings, state, supervisor, upstream_dns
 from tools.cluster.local.dnsclient import DnsError, resolve_a
 from tools.cluster.local.settings import Layout
 
@@ -31,10 +33,20 @@ def _iptables(*args: str) -> list[list[str]]:
     return [shlex.split(line) for line in out.stdout.splitlines()]
 
 
+def _registry_port() -> int:
+    info = state.read_info(layout()) or {}
+    return int(info["registry"].rsplit(":", 1)[1])
+
+
 def test_guard_table_holds_the_expected_rules(cluster: object) -> None:
+    """On the machine, and in every other node's network namespace (with its address)."""
     assert guard.exists()
-    for chain, rules in guard.chains(settings.node_ip()).items():
+    for chain, rules in guard.chains(settings.node_ip(), _registry_port()).items():
         assert guard.listed_rules(chain) == rules, chain
+    for node in running_nodes()[1:]:
+        enter = nodes.enter_network(layout(), node)
+        for chain, rules in guard.chains(node.ip).items():
+            assert guard.listed_rules(chain, enter) == rules, (node.name, chain)
 
 
 @pytest.mark.parametrize("hook", ["forward", "input", "output"])
@@ -88,7 +100,8 @@ def test_node_address_is_only_on_the_cluster_interface(cluster: object) -> None:
         if info.get("local") == settings.node_ip()
     ]
     assert holders == [settings.NODE_LINK]
-    # The cluster interface is a bridge without ports: nothing it routes can leave.
+    # The nodes' bridge has no port but the other nodes' links: nothing of the machine's own
+    # network is plugged into it.
     ports = json.loads(
         subprocess.run(
             ["ip", "-j", "link", "show", "master", settings.NODE_LINK],
@@ -97,7 +110,40 @@ def test_node_address_is_only_on_the_cluster_interface(cluster: object) -> None:
         ).stdout
         or "[]"
     )
-    assert ports == []
+    assert sorted(p["ifname"] for p in ports) == [n.host_port for n in running_nodes()[1:]]
+    assert all(p["link_type"] == "ether" and p.get("link_netnsid") is not None for p in ports)
+
+
+def test_another_node_routes_only_to_the_nodes_and_its_pods(cluster: object) -> None:
+    """A node's only way out is its default route to the first node, whose guard sends
+    nothing from the nodes' link anywhere but back onto it (node-forward)."""
+    pods = ipaddress.ip_network(settings.POD_CIDR)
+    node_range = ipaddress.ip_network(settings.node_range(settings.node_ip()))
+    for node in running_nodes()[1:]:
+        routes = ip_json(node, "-4", "route", "show", "table", "all")
+        assert ip_json(node, "-6", "route", "show", "default") == [], node.name
+        others = []
+        for route in routes:
+            dst = route.get("dst", "")
+            if dst == "default":
+                assert (route["gateway"], route["dev"]) == (settings.node_ip(), "rk8s0"), route
+                continue
+            if route.get("table") == "local" or route.get("type") in ("local", "broadcast"):
+                continue
+            network = ipaddress.ip_network(dst, strict=False)
+            if not (network.subnet_of(pods) or network.subnet_of(node_range)):
+                others.append(route)
+        assert others == [], node.name
+        addresses = [
+            (link["ifname"], info["local"])
+            for link in ip_json(node, "-4", "addr", "show")
+            for info in link["addr_info"]
+            if link["ifname"] not in ("lo", "vxlan.calico")
+        ]
+        assert addresses == [("rk8s0", node.ip)]
+    forward = guard.listed_rules("node-forward")
+    assert forward[-1].startswith(guard.REJECT)
+    assert all('oifname "rk8s0"' in r for r in forward if "accept" in r and "ct state" not in r)
 
 
 def test_masquerading_only_where_expected(cluster: object) -> None:
@@ -113,14 +159,16 @@ def test_masquerading_only_where_expected(cluster: object) -> None:
 
 
 def _listening(pids: set[int]) -> set[tuple[str, int]]:
-    """(address, port) of the TCP sockets listened on by `pids`."""
+    """(address, port) of the TCP sockets listened on by `pids` (each read in the network
+    namespace of its process: /proc/PID/net)."""
     inodes: dict[str, tuple[str, int]] = {}
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == preflight.LISTEN:
-                address = preflight.listeners(f"header\n{line}")
-                inodes[fields[9]] = next(iter(address))
+    for pid in pids:
+        for table in (f"/proc/{pid}/net/tcp", f"/proc/{pid}/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == preflight.LISTEN:
+                    address = preflight.listeners(f"header\n{line}")
+                    inodes[fields[9]] = next(iter(address))
     found = set()
     for pid in pids:
         fd_dir = Path(f"/proc/{pid}/fd")
@@ -137,14 +185,21 @@ def _listening(pids: set[int]) -> set[tuple[str, int]]:
 
 
 def test_components_listen_on_loopback_or_the_node_address_only(cluster: object) -> None:
+    """Every node's components: on loopback or their own node's address."""
     layout = Layout(settings.state_dir())
     running = supervisor.running(layout)
     assert running, "no component runs"
-    allowed = {settings.LOOPBACK, settings.node_ip()}
-    sockets = _listening(set(running.values()))
-    assert sockets, "no listening socket found"
-    outside = sorted(s for s in sockets if s[0] not in allowed)
-    assert outside == [], f"listening beyond loopback and {settings.node_ip()}: {outside}"
+    for node in running_nodes():
+        ours = {
+            pid
+            for name, pid in running.items()
+            if name.partition("@")[2] == ("" if node.index == 1 else node.name)
+        }
+        allowed = {settings.LOOPBACK, node.ip}
+        sockets = _listening(ours)
+        assert sockets, f"no listening socket found on {node.name}"
+        outside = sorted(s for s in sockets if s[0] not in allowed)
+        assert outside == [], f"{node.name}: listening beyond loopback and {node.ip}: {outside}"
     etcd = _listening({running["etcd"]})
     assert {a for a, _ in etcd} == {settings.LOOPBACK}
 
@@ -180,12 +235,20 @@ def test_upstream_dns_listens_on_the_node_address_only(cluster: object) -> None:
 
 def test_pods_with_the_nodes_resolv_conf_reach_the_upstream_dns(ns: Kube) -> None:
     """A `dnsPolicy: Default` pod (as CoreDNS is) gets the Node's resolv.conf: the upstream on
-    the node address, which the guard lets pods reach on port 53 (the rules themselves, UDP
-    and TCP, are compared above), and which answers NXDOMAIN."""
+    the first node's address, which the guard lets pods reach on port 53, from that node and
+    across the bridge from the others (the rules themselves are compared in the unit tests),
+    and which answers NXDOMAIN. One pod on each node."""
     script = f"cat /etc/resolv.conf; nslookup -type=a {upstream_dns.PROBE_NAME}; true"
-    ns.apply(pod("node-dns", BUSYBOX, ["sh", "-c", script], dnsPolicy="Default"))
-    assert ns.wait_pod_done("node-dns") == "Succeeded"
-    output = ns.run("logs", "node-dns")
+    for node in running_nodes():
+        name = f"node-dns-{node.index}"
+        ns.apply(pod(name, BUSYBOX, ["sh", "-c", script], dnsPolicy="Default", nodeName=node.name))
+    for node in running_nodes():
+        _check_upstream_answer(ns, f"node-dns-{node.index}")
+
+
+def _check_upstream_answer(ns: Kube, name: str) -> None:
+    assert ns.wait_pod_done(name) == "Succeeded"
+    output = ns.run("logs", name)
     nameservers = [line.split()[1] for line in output.splitlines() if line.startswith("nameserver")]
     assert nameservers == [settings.node_ip()], output
     assert f"can't find {upstream_dns.PROBE_NAME}: NXDOMAIN" in output, output
@@ -196,10 +259,20 @@ def test_state_directory_is_private(cluster: object) -> None:
     assert root.stat().st_mode & 0o777 == 0o700
 
 
-def test_pods_reach_the_apiserver_but_no_other_host_service(ns: Kube) -> None:
+@pytest.mark.parametrize("placement", ["first node", "second node"])
+def test_pods_reach_the_apiserver_but_no_other_host_service(ns: Kube, placement: str) -> None:
     """A service of the host listening on every address is out of the pods' reach, even
-    through the node address; the apiserver on that address is not. Every packet of this test
-    goes to addresses of this machine."""
+    through the node address, from either node (a pod of the second node reaches the first
+    one masqueraded as its node, so the nodes' own rules decide); the apiserver on that
+    address is not. Every packet of this test goes to addresses of this machine."""
+    spec: dict[str, object] = {}
+    name = "probe"
+    if placement == "second node":
+        others = running_nodes()[1:]
+        if not others:
+            pytest.skip("the cluster runs a single node")
+        spec = {"nodeSelector": {"kubernetes.io/hostname": others[0].name}}
+        name = "probe-2"
     node_ip = settings.node_ip()
     with socket.socket() as listener:
         listener.bind(("0.0.0.0", 0))
@@ -211,14 +284,14 @@ def test_pods_reach_the_apiserver_but_no_other_host_service(ns: Kube) -> None:
             f"echo ===; timeout 5 wget -O /dev/null http://{node_ip}:{port}/ 2>&1; "
             "echo exit=$?"
         )
-        ns.apply(pod("probe", BUSYBOX, ["sh", "-c", script]))
-        assert ns.wait_pod_done("probe") == "Succeeded"
+        ns.apply(pod(name, BUSYBOX, ["sh", "-c", script], **spec))
+        assert ns.wait_pod_done(name) == "Succeeded"
         with pytest.raises(TimeoutError):
             listener.accept()  # nothing from the pod ever arrived
         # The same port answers the host itself, through the node address.
         with socket.create_connection((node_ip, port), timeout=2):
             pass
-    apiserver, host_service = ns.run("logs", "probe").split("===")
+    apiserver, host_service = ns.run("logs", name).split("===")
     # Plain HTTP to the apiserver's TLS port: it answered, so the pod got through.
     assert "400 Bad Request" in apiserver, apiserver
     assert "exit=0" not in host_service, host_service

@@ -1,7 +1,8 @@
 """After `down`, nothing of the cluster remains: no process, mount, link, route, iptables
-chain, cgroup or state file, and every sysctl it touched has its previous value back. Then
-`up`'s failure paths: a port already taken, a component that exits at once, a crash of `up`
-half-way; each leaves nothing behind.
+chain, cgroup or state file, and every sysctl it touched has its previous value back; for
+every node (the other nodes' namespaces, bridge ports and fixed paths too). Then `up`'s
+failure paths: a port already taken, a component that exits at once, a crash of `up`
+half-way, Ctrl-C during `up`; each leaves nothing behind.
 
 It stops the shared cluster, so it runs only when asked (RESEAU_K8S_TEARDOWN_TEST=1, as
 `nox -s verify` does at the very end, after the doctest).
@@ -19,12 +20,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster.nodes import run_on, running_nodes
 from tools.cluster.contract import ClusterInfo
 from tools.cluster.local import (
     calico,
+    cgroups,
     guard,
     lifecycle,
+    mounts,
     network,
+    nodes,
     preflight,
     settings,
     state,
@@ -53,14 +58,45 @@ def _assert_nothing_left(node_ip: str) -> None:
     assert teardown.leftovers(_layout(), node_ip) == []
 
 
+def _netns_inode(path: Path) -> int:
+    return os.stat(path).st_ino
+
+
+def _processes_in_netns(inode: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}/ns/net").st_ino == inode:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
 def test_down_leaves_nothing_behind(cluster: ClusterInfo) -> None:
     layout = _layout()
     journal = state.entries(layout)
     records = supervisor.records(layout)
     sysctls = {e.data["key"]: e.data["previous"] for e in journal if e.kind == "sysctl"}
-    # What is about to be torn down was really there: Calico's too.
+    # What is about to be torn down was really there: Calico's too, and every node's.
     started = {"etcd", "kube-apiserver", "containerd", "kubelet", upstream_dns.NAME}
     assert {r.name for r in records} >= started
+    others = running_nodes()[1:]
+    assert others, "a single node: the other nodes' teardown would go unchecked"
+    inodes = {}
+    for node in others:
+        assert {f"{c}@{node.name}" for c in ("containerd", "kubelet", "kube-proxy")} <= {
+            r.name for r in records
+        }
+        assert network.link_exists(node.host_port)
+        inodes[node.name] = _netns_inode(layout.netns(node))
+        assert _processes_in_netns(inodes[node.name]), f"nothing runs in {node.name}"
+        # Calico's own things, in the node's namespaces.
+        assert "vxlan.calico" in run_on(node, "ip", "-br", "link")
+        assert "cali-" in run_on(node, "iptables-save")
+        assert run_on(node, "test", "-f", "/var/lib/calico/nodename", mounts=True) == ""
+        assert cgroups.processes(f"/reseau-k8s/{node.name}"), node.name
     assert guard.exists()
     assert network.link_exists(calico.VXLAN_DEVICE)
     assert network.links_named((calico.WORKLOAD_PREFIX,)), "no cali… interface (no pod?)"
@@ -90,6 +126,11 @@ def test_down_leaves_nothing_behind(cluster: ClusterInfo) -> None:
     for path in calico.MICROK8S_HOST_LINKS:
         assert not (path.is_symlink() and "microk8s" in os.readlink(path)), path
     _assert_nothing_left(settings.node_ip())
+    for node in others:
+        assert not network.link_exists(node.host_port)
+        assert _processes_in_netns(inodes[node.name]) == [], node.name
+    assert mounts.under(layout.root) == []
+    assert not (nodes.DEVICE_PLUGINS / "kubelet.sock").exists()
     for record in records:
         assert not supervisor.is_same_process(record), record
         assert not supervisor.session_members(record.pid), record
@@ -129,24 +170,48 @@ def test_a_component_that_exits_is_named_with_its_log(monkeypatch: pytest.Monkey
     _assert_nothing_left(settings.node_ip())
 
 
-def test_down_cleans_up_after_a_crash_of_up() -> None:
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _up_until(pid_file: str, after: float) -> subprocess.Popen[bytes]:
+    """`up` (2 nodes) in a child process, returned once `pid_file` exists and `after` seconds
+    more have passed."""
     layout = _layout()
+    lifecycle.down(lambda line: None)  # a fresh `up`, not the one that finds a cluster running
     up = subprocess.Popen(
-        [sys.executable, "-m", "tools.cluster", "up"],
+        [sys.executable, "-m", "tools.cluster", "up", "--nodes", "2"],
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Ctrl-C as in a terminal: a run started in the background (a CI script, `cmd &`)
+        # inherits SIGINT ignored, and Python then leaves it ignored.
+        preexec_fn=_default_sigint,
     )
+    deadline = time.monotonic() + 120
+    while not (layout.root / "pids" / pid_file).exists():
+        if up.poll() is not None or time.monotonic() > deadline:
+            up.kill()
+            raise AssertionError(f"up ended, or took too long, before {pid_file}")
+        time.sleep(0.05)
+    time.sleep(after)
+    return up
+
+
+@pytest.mark.parametrize(
+    ("pid_file", "after"),
+    [
+        # The kubelets started: pods, mounts, iptables chains and sysctl changes on their way.
+        ("kubelet@reseau-k8s-2.json", 1.0),
+        # Just after the second node's namespaces were made and its containerd started.
+        ("containerd@reseau-k8s-2.json", 0.0),
+    ],
+)
+def test_down_cleans_up_after_a_crash_of_up(pid_file: str, after: float) -> None:
+    layout = _layout()
+    up = _up_until(pid_file, after)
     try:
-        # Kill `up` without warning once the kubelet is started: pods, mounts, iptables
-        # chains and sysctl changes are on their way.
-        deadline = time.monotonic() + 120
-        while not (layout.root / "pids" / "kubelet.json").exists():
-            assert up.poll() is None, "up ended before the kubelet started"
-            assert time.monotonic() < deadline, "the kubelet never started"
-            time.sleep(0.05)
-        time.sleep(1)
-        up.send_signal(signal.SIGKILL)
+        up.send_signal(signal.SIGKILL)  # without warning: `up` cleans nothing
         up.wait(timeout=10)
         assert supervisor.running(layout), "the components should outlive the killed `up`"
     finally:
@@ -154,3 +219,17 @@ def test_down_cleans_up_after_a_crash_of_up() -> None:
             up.kill()
     lifecycle.down(lambda line: print(line, flush=True))
     _assert_nothing_left(settings.node_ip())
+
+
+def test_ctrl_c_during_up_leaves_nothing_behind() -> None:
+    """Ctrl-C (SIGINT) once the second node's kubelet runs: `up` stops what it started,
+    undoes every change, and exits 130."""
+    up = _up_until("kubelet@reseau-k8s-2.json", 0.5)
+    try:
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=60) == 130
+    finally:
+        if up.poll() is None:
+            up.kill()
+    _assert_nothing_left(settings.node_ip())
+    assert not _layout().root.exists()

@@ -1,9 +1,12 @@
 """`python -m tools.cluster up|down|status|bench` (what `nox -s cluster -- …` runs).
 
-up      start the local cluster (idempotent), print the kubeconfig path at the end
+up      start the local cluster (idempotent), print the kubeconfig path at the end;
+        --nodes N (1 to 3, default 2): the first node is this machine, the others
+        namespaces of it
 down    stop it and remove everything it created
-status  what runs, the versions, the kubeconfig path
-bench   cold build time, `up` and `down` times, resident memory (see bench.py)
+status  what runs, the versions, the kubeconfig path; exits 0 when the cluster runs and
+        answers, 1 when something is down, 3 when there is no cluster
+bench   cold build time, `up` and `down` times for 1 and 2 nodes, resident memory (bench.py)
 """
 
 from __future__ import annotations
@@ -21,6 +24,14 @@ def main(argv: list[str] | None = None) -> int:
         "--measure-build",
         action="store_true",
         help="bench: also time a cold build in an empty cache (long: many minutes)",
+    )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="up: how many nodes (1 to 3; default 2); a running cluster with another number "
+        "is restarted",
     )
     args = parser.parse_args(argv)
 
@@ -40,12 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if args.command == "up":
-            cluster = lifecycle.up(progress)
+            cluster = lifecycle.up(progress, nodes=args.nodes)
             print(f"kubeconfig: {cluster.kubeconfig}")
         elif args.command == "down":
             lifecycle.down(progress)
         elif args.command == "status":
-            print(lifecycle.status())
+            text, code = lifecycle.status()
+            print(text)
+            return code
         else:
             from tools.cluster import bench
 

@@ -4,15 +4,16 @@ Prints figures, asserts nothing:
 - cold build: with `--measure-build`, a build of every component into an empty cache with an
   empty Go build cache (the Go module cache is kept: downloads are not timed); otherwise the
   build times recorded by an earlier build, if any; Calico's on a line of its own;
-- `up` with binaries cached, until the node is Ready, calico-node is Ready, a pod has an
-  address from a Calico block and CoreDNS answers (anchor: `kind create cluster` with a
-  cached image takes 12 to 17 s);
+- `up` with binaries cached, for 1 node and for 2, until every node is Ready with
+  calico-node Ready on it, a pod has an address from a Calico block and CoreDNS answers from
+  every node (anchor: `kind create cluster` with a cached image takes 12 to 17 s);
 - `down`;
-- resident memory: the sum of the PSS of every process of the cluster (components, containerd
-  shims, pods' containers), right after `up` (and the sum of their RSS, which counts shared
-  pages once per process).
+- resident memory, for 1 node and for 2: the sum of the PSS of every process of the cluster
+  (components, containerd shims, pods' containers), right after `up` (and the sum of their
+  RSS, which counts shared pages once per process).
 
-It restarts the cluster (down, up), and leaves it as it found it: running if it was.
+It restarts the cluster (down, up), and leaves it as it found it: running (with the default
+number of nodes) if it was.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tools.cluster.local import cgroups, lifecycle, settings, supervisor
 from tools.cluster.local.components import CGROUP_ROOT
 
 ROUNDS = 2
+NODE_COUNTS = (1, 2)
 KIND_ANCHOR = "kind create cluster (cached image): 12-17 s"
 
 
@@ -139,6 +141,17 @@ def main(measure_build: bool = False, rounds: int = ROUNDS) -> None:
 
     was_running = lifecycle.status_lines()[0].startswith("local cluster: running")
     lifecycle.up(_quiet)  # binaries and images built and cached before anything is timed
+    for count in NODE_COUNTS:
+        _bench_nodes(count, rounds)
+    if was_running:
+        lifecycle.up(_quiet, nodes=settings.DEFAULT_NODES)
+    else:
+        lifecycle.down(_quiet)
+
+
+def _bench_nodes(count: int, rounds: int) -> None:
+    """`down` then `up --nodes count`, `rounds` times; the memory of the last round."""
+    label = f"{count} node" + ("s" if count > 1 else "")
     ups: list[float] = []
     downs: list[float] = []
     memory: dict[str, int] = {}
@@ -148,25 +161,23 @@ def main(measure_build: bool = False, rounds: int = ROUNDS) -> None:
         lifecycle.down(_quiet)
         downs.append(time.monotonic() - start)
         start = time.monotonic()
-        lifecycle.up(_quiet)
+        lifecycle.up(_quiet, nodes=count)
         ups.append(time.monotonic() - start)
         memory = cluster_memory(pss_kib)
         shared = cluster_memory(rss_kib)
-        print(f"round {number}: down {_fmt(downs[-1])}, up {_fmt(ups[-1])}", flush=True)
+        print(f"{label}, round {number}: down {_fmt(downs[-1])}, up {_fmt(ups[-1])}", flush=True)
     print(
-        f"up (binaries cached, until calico-node Ready, a pod in a block, DNS answers): "
-        f"best {_fmt(min(ups))}, "
+        f"up, {label} (binaries cached, until every calico-node is Ready, a pod in a block, "
+        f"DNS answers from every node): best {_fmt(min(ups))}, "
         f"mean {_fmt(sum(ups) / len(ups))}; anchor: {KIND_ANCHOR}"
     )
     print(f"down: best {_fmt(min(downs))}, mean {_fmt(sum(downs) / len(downs))}")
     # PSS counts a page shared by several processes once in all (calico-node runs five
-    # processes of one 85 MB binary); the sum of RSS counts it in each.
+    # processes of one 85 MB binary, on every node); the sum of RSS counts it in each.
     total = sum(memory.values())
     print(
-        f"resident memory after up: {total / 1024:.0f} MiB (sum of PSS; sum of RSS, shared "
-        f"pages counted in each process: {sum(shared.values()) / 1024:.0f} MiB)"
+        f"resident memory after up, {label}: {total / 1024:.0f} MiB (sum of PSS; sum of RSS, "
+        f"shared pages counted in each process: {sum(shared.values()) / 1024:.0f} MiB)"
     )
     for name, kib in sorted(memory.items(), key=lambda item: -item[1]):
-        print(f"  {name:26} {kib / 1024:7.1f} MiB")
-    if not was_running:
-        lifecycle.down(_quiet)
+        print(f"  {name:34} {kib / 1024:7.1f} MiB")

@@ -140,8 +140,8 @@ def _evaluate_problem(example: Example) -> str:
 def _evaluate_block(example: Example) -> str | None:
     block = example.parsed
     assert isinstance(block, Block)
-    return _runtime(example).evaluate(block)
+    return _runtime(example).outcome(block)
 
 
 def _evaluate_end(example: Example) -> str | None:
-    return _runtime(example).finish()
+    return _runtime(example).end()

@@ -4,6 +4,7 @@ by command with its output compared, each retried as its directive says."""
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 from tools.doctest import failures
@@ -17,10 +18,20 @@ from tools.doctest.update import Updates
 
 @dataclass
 class Attempts:
-    """How many times the example's commands ran, and whether --update rewrote it."""
+    """How many times the example's commands ran, whether --update rewrote it, and how long
+    its commands took when they last ran (`command`): the rest of its time was waiting
+    (attempts that did not pass yet, pauses between them, timeouts)."""
 
     count: int = 0
     updated: bool = False
+    command: float = 0.0
+
+    def add(self, outcome: Outcome[RunResult] | Outcome[tuple[RunResult, Comparison]]) -> None:
+        self.count += outcome.attempts
+        result = outcome.result
+        last = result[0] if isinstance(result, tuple) else result
+        if not last.timed_out:
+            self.command += last.duration
 
 
 def as_reader_sees(output: str, namespace: str | None) -> str:
@@ -32,17 +43,24 @@ def as_reader_sees(output: str, namespace: str | None) -> str:
 
 
 def run_bash(
-    shell: BashSession, page: RenderedPage, block: Block, timeout: float, attempts: Attempts
+    shell: BashSession,
+    page: RenderedPage,
+    block: Block,
+    timeout: float,
+    attempts: Attempts,
+    cancel: threading.Event | None = None,
 ) -> str | None:
-    """Run a bash block (its first failing command fails it); the failure message or None."""
+    """Run a bash block (its first failing command fails it); the failure message or None.
+    `cancel` set: the run is interrupted, the block is stopped."""
     outcome = until_passed(
-        lambda limit: shell.run(block.script, limit, strict=True),
-        lambda r: r.status == 0 and not r.timed_out,
+        lambda limit: shell.run(block.script, limit, strict=True, cancel=cancel),
+        lambda r: r.status == 0 and not r.timed_out and not r.interrupted,
         timeout=timeout,
         retry=block.directive.retry,
         hopeless=lambda r: r.shell_lost,
+        cancel=cancel,
     )
-    attempts.count += outcome.attempts
+    attempts.add(outcome)
     if outcome.passed:
         return None
     return failures.bash_failure(page, block, outcome.result, outcome.limit, outcome.attempts)
@@ -58,16 +76,17 @@ def run_console(
     namespace: str | None,
     attempts: Attempts,
     updates: Updates | None,
+    cancel: threading.Event | None = None,
 ) -> str | None:
     """Run each `$` command of a console block and compare its output with the page's;
     with `updates` (--update), a mismatch is planned as an edit of the page instead."""
     for cmd in block.commands:
-        outcome = _run_command(shell, block, cmd, timeout, vary, namespace)
-        attempts.count += outcome.attempts
+        outcome = _run_command(shell, block, cmd, timeout, vary, namespace, cancel)
+        attempts.add(outcome)
         if outcome.passed:
             continue
         r, cmp = outcome.result
-        if updates is not None and not r.timed_out:
+        if updates is not None and not r.timed_out and not r.interrupted:
             updates.plan(page, block, cmd, cmp.updated)
             attempts.updated = True
             continue
@@ -82,6 +101,7 @@ def _run_command(
     timeout: float,
     vary: frozenset[str],
     namespace: str | None,
+    cancel: threading.Event | None,
 ) -> Outcome[tuple[RunResult, Comparison]]:
     # An expected error message is what the reader sees, but a command with no (or only
     # elided) expected output must succeed.
@@ -89,12 +109,17 @@ def _run_command(
     expected = "\n".join(cmd.output)
 
     def attempt(limit: float) -> tuple[RunResult, Comparison]:
-        r = shell.run(cmd.command, limit, strict=False)
+        r = shell.run(cmd.command, limit, strict=False, cancel=cancel)
         return r, compare(expected, as_reader_sees(r.output, namespace), vary)
 
     def passed(result: tuple[RunResult, Comparison]) -> bool:
         r, cmp = result
-        return cmp.matched and not r.timed_out and (r.status == 0 or shows_output)
+        return (
+            cmp.matched
+            and not r.timed_out
+            and not r.interrupted
+            and (r.status == 0 or shows_output)
+        )
 
     return until_passed(
         attempt,
@@ -102,4 +127,5 @@ def _run_command(
         timeout=timeout,
         retry=block.directive.retry,
         hopeless=lambda result: result[0].shell_lost,
+        cancel=cancel,
     )

@@ -3,19 +3,33 @@
 - `page_kubeconfig`: the provider's kubeconfig with the page namespace as the current
   context's default, so pages never write `-n` for their own objects.
 - `Namespaces`: create `doctest-<slug>` before a page, delete it after, even on failure,
-  Ctrl-C or SIGTERM (try/finally in the runtime, plus an atexit handler here), and delete
-  stale `doctest-*` namespaces left by a killed run at start.
+  Ctrl-C or SIGTERM (the runtime's close, plus an atexit handler here), and find the
+  `doctest-*` namespaces of runs that are gone (`stale`).
 - `snapshot`/`leaks`: every object outside the doctest namespaces, by UID with a fingerprint
   of what it says (not its status), before and after a page.
+- `LeakCheck`: a page's before/after, with full copies of the objects the page names, so
+  that what it changed outside its namespace can be put back (`undo`), at its end or, from
+  the journal kept on its namespace, by the next run if this one was killed.
 - `PageLock`: pages marked exclusive hold an exclusive lock, the others a shared one, so
-  under pytest-xdist an exclusive page runs alone.
+  an exclusive page runs alone.
+
+Why a journal and names, not a label on what pages create: a label would have to be added
+by the harness to every object a page creates, but `kubectl apply -f` of a manifest, `run`,
+`expose`, `create deployment` offer no such option (a wrapper would have to rewrite the
+reader's files or arguments), and admission (a mutating webhook or policy) works only where
+the harness may install it, not on a reader's MicroK8s or an existing context.  A page
+creates what its text names, and what existed before it is in its journal: an object named
+by the page and missing from its journal was created by it.
 """
 
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
+import copy
 import fcntl
+import gzip
 import hashlib
 import json
 import os
@@ -23,8 +37,10 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +105,7 @@ def page_kubeconfig(base: Path, namespace: str, dest: Path) -> Path:
 
 
 OWNER = "reseau-k8s/doctest-run"
+JOURNAL = "reseau-k8s/doctest-journal"
 
 
 def _alive(owner: str) -> bool:
@@ -117,27 +134,49 @@ class Namespaces:
         self.kubeconfig = kubeconfig
         self.owner = f"{socket.gethostname()}:{owner or os.getpid()}"
         self.live: set[str] = set()
+        self.deleted: set[str] = set()
         atexit.register(self.delete_all)
 
-    def _owners(self) -> dict[str, str]:
+    def _managed(self) -> list[dict[str, Any]]:
         out = kubectl(self.kubeconfig, "get", "namespaces", "-l", MANAGED_BY, "-o", "json")
-        items = json.loads(out).get("items", []) if out.strip() else []
-        return {
-            i["metadata"]["name"]: (i["metadata"].get("annotations") or {}).get(OWNER, "")
-            for i in items
-        }
+        return json.loads(out).get("items", []) if out.strip() else []
 
-    def delete_stale(self) -> list[str]:
-        stale = [
-            name
-            for name, owner in self._owners().items()
-            if owner != self.owner and not _alive(owner)
-        ]
-        for name in stale:
-            self.delete(name)
-        return stale
+    def stale(self) -> list[tuple[str, dict[str, str]]]:
+        """(name, annotations) of the doctest namespaces whose run died before the page was
+        over: a namespace being deleted belongs to a page that ended (its deletion comes
+        last, after the page put back what it changed)."""
+        found = []
+        for item in self._managed():
+            meta = item["metadata"]
+            annotations = meta.get("annotations") or {}
+            owner = annotations.get(OWNER, "")
+            if meta.get("deletionTimestamp"):
+                continue
+            if owner != self.owner and not _alive(owner):
+                found.append((meta["name"], annotations))
+        return sorted(found)
 
-    def create(self, name: str, wait: float = 900) -> None:
+    def live_pages(self) -> list[str]:
+        """The pages that other live runs are running on this cluster (from their journals)."""
+        pages = []
+        for item in self._managed():
+            annotations = item["metadata"].get("annotations") or {}
+            owner = annotations.get(OWNER, "")
+            if owner and owner != self.owner and _alive(owner):
+                journal = read_journal(annotations)
+                if journal and journal.get("page"):
+                    pages.append(str(journal["page"]))
+        return pages
+
+    def create(
+        self,
+        name: str,
+        wait: float = 900,
+        journal: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Create the page namespace (`journal`: see LeakCheck.journal), once a namespace of
+        that name left by an earlier page or run is gone."""
         deadline = time.monotonic() + wait
         while True:
             got = kubectl(
@@ -153,17 +192,22 @@ class Namespaces:
                     raise ClusterError(f"namespace {name} is held by another doctest run ({owner})")
             elif not meta.get("deletionTimestamp"):
                 kubectl(self.kubeconfig, "delete", "namespace", name, "--wait=false")
-            time.sleep(1)
+            if _pause(cancel, 0.5):
+                raise Interrupted(f"interrupted while waiting for namespace {name} to go")
+        annotations = {OWNER: self.owner}
+        if journal:
+            annotations[JOURNAL] = journal
         manifest = {
             "apiVersion": "v1",
             "kind": "Namespace",
             "metadata": {
                 "name": name,
                 "labels": dict([MANAGED_BY.split("=", 1)]),
-                "annotations": {OWNER: self.owner},
+                "annotations": annotations,
             },
         }
         self.live.add(name)
+        self.deleted.discard(name)
         try:
             kubectl(self.kubeconfig, "create", "-f", "-", input_text=json.dumps(manifest))
         except ClusterError as exc:
@@ -177,22 +221,64 @@ class Namespaces:
             )  # fmt: skip
             if got.strip():
                 return
-            time.sleep(0.3)
+            if _pause(cancel, 0.2):
+                raise Interrupted(f"interrupted while namespace {name} was being created")
         raise ClusterError(f"namespace {name}: no default ServiceAccount after 60 s")
 
     def delete(self, name: str) -> None:
-        # --wait=false: pods get their grace period in the background; `create` waits for
-        # a namespace that is still terminating.
-        kubectl(
-            self.kubeconfig, "delete", "namespace", name, "--ignore-not-found", "--wait=false",
-            check=False,
-        )  # fmt: skip
+        delete_namespace(self.kubeconfig, name)
         self.live.discard(name)
+        self.deleted.add(name)
 
     def delete_all(self) -> None:
         for name in sorted(self.live):
             with contextlib.suppress(OSError, subprocess.SubprocessError):
                 self.delete(name)
+
+    def wait_gone(self, names: list[str], timeout: float) -> list[str]:
+        """Wait until the namespaces `names` no longer exist; those still there at timeout."""
+        deadline = time.monotonic() + timeout
+        left = list(names)
+        while left:
+            out = kubectl(
+                self.kubeconfig, "get", "namespaces", "-o", "name", check=False, timeout=30
+            )
+            present = {n.removeprefix("namespace/") for n in out.split()}
+            left = [n for n in left if n in present]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        return left
+
+
+def delete_namespace(kubeconfig: Path, name: str) -> None:
+    """Delete a namespace without waiting for it to go; its Pods get one second to stop
+    instead of their 30 (a `sleep` as PID 1 ignores SIGTERM and would use them all): the page
+    is done with them, and whatever waits for the namespace to go does not wait long."""
+    kubectl(
+        kubeconfig, "delete", "namespace", name, "--ignore-not-found", "--wait=false",
+        check=False,
+    )  # fmt: skip
+    kubectl(
+        kubeconfig, "delete", "pods", "--all", "-n", name, "--grace-period=1", "--wait=false",
+        "--ignore-not-found", check=False,
+    )  # fmt: skip
+
+
+class Interrupted(RuntimeError):
+    """The run is being interrupted: what was waiting gives up."""
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.__stderr__, flush=True)
+
+
+def _pause(cancel: threading.Event | None, seconds: float) -> bool:
+    """Sleep; True if the run was interrupted meanwhile."""
+    if cancel is None:
+        time.sleep(seconds)
+        return False
+    return cancel.wait(seconds)
 
 
 # -- leaks ---------------------------------------------------------------------------------
@@ -232,6 +318,8 @@ class ObjectRef:
     namespace: str
     name: str
     fingerprint: str
+    api_version: str = field(default="", compare=False)
+    uid: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
@@ -251,6 +339,9 @@ def _fingerprint(obj: dict[str, Any]) -> str:
         else None
     )
     if isinstance(template, dict):
+        # A copy: the object itself may be kept to be restored later.
+        template = copy.deepcopy(template)
+        content["spec"] = {**content["spec"], "template": template}
         t_ann = (template.get("metadata") or {}).get("annotations") or {}
         t_ann.pop("kubectl.kubernetes.io/restartedAt", None)
     data = {
@@ -274,10 +365,12 @@ def _get(kubeconfig: Path, kinds: list[str]) -> list[dict[str, Any]]:
     return json.loads(out).get("items", []) if out.strip() else []
 
 
-def snapshot(kubeconfig: Path, kinds: list[str]) -> dict[str, ObjectRef]:
-    """Every object outside doctest namespaces, keyed by UID."""
+def objects(kubeconfig: Path, kinds: list[str]) -> list[dict[str, Any]]:
+    """Every object of `kinds` outside doctest namespaces that nothing owns (objects a
+    controller owns, the Pods of a ReplicaSet…, follow their owner, which is checked itself:
+    a page deleting a CoreDNS Pod to show self-healing leaves nothing)."""
     if not kinds:
-        return {}
+        return []
     try:
         items = _get(kubeconfig, kinds)
     except ClusterError:
@@ -289,23 +382,94 @@ def snapshot(kubeconfig: Path, kinds: list[str]) -> dict[str, ObjectRef]:
                 items += _get(kubeconfig, [kind])
             except ClusterError:
                 continue
-    snap: dict[str, ObjectRef] = {}
+    # Being deleted is gone: a page that deletes a namespace need not wait for its Pods'
+    # grace periods (`--wait=false`) to be clean, nor does anything in that namespace count.
+    going = {
+        obj["metadata"]["name"]
+        for obj in items
+        if obj.get("kind") == "Namespace" and obj.get("metadata", {}).get("deletionTimestamp")
+    }
+    kept = []
     for obj in items:
         kind = obj.get("kind", "?")
         meta = obj.get("metadata", {})
         ns = meta.get("namespace", "")
         name = meta.get("name", "")
-        if kind in _IGNORED_KINDS or ns.startswith(PREFIX):
+        if kind in _IGNORED_KINDS or ns.startswith(PREFIX) or ns in going:
             continue
         if kind == "Namespace" and name.startswith(PREFIX):
             continue
-        # Objects a controller owns (the Pods of a ReplicaSet…) follow their owner, which is
-        # checked itself; a page deleting a CoreDNS Pod to show self-healing leaves nothing.
         if meta.get("ownerReferences"):
             continue
-        uid = meta.get("uid") or f"{kind}/{ns}/{name}"
-        snap[uid] = ObjectRef(kind, ns, name, _fingerprint(obj))
-    return snap
+        if meta.get("deletionTimestamp"):
+            continue
+        kept.append(obj)
+    return kept
+
+
+def _uid(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata", {})
+    return str(
+        meta.get("uid") or f"{obj.get('kind')}/{meta.get('namespace', '')}/{meta.get('name')}"
+    )
+
+
+def ref_of(obj: dict[str, Any]) -> ObjectRef:
+    meta = obj.get("metadata", {})
+    return ObjectRef(
+        obj.get("kind", "?"),
+        meta.get("namespace", ""),
+        meta.get("name", ""),
+        _fingerprint(obj),
+        api_version=obj.get("apiVersion", ""),
+        uid=_uid(obj),
+    )
+
+
+def refs(items: list[dict[str, Any]]) -> dict[str, ObjectRef]:
+    return {_uid(obj): ref_of(obj) for obj in items}
+
+
+def snapshot(kubeconfig: Path, kinds: list[str]) -> dict[str, ObjectRef]:
+    """Every object outside doctest namespaces, keyed by UID."""
+    return refs(objects(kubeconfig, kinds))
+
+
+# Metadata the API server sets: dropped from a copy kept to be put back.
+_SERVER_METADATA = (
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "generation",
+    "managedFields",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+
+
+def restorable(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `obj` that can be written back: what it says, with its UID kept aside in
+    `metadata.uid` (removed again before writing)."""
+    out = {k: copy.deepcopy(v) for k, v in obj.items() if k != "status"}
+    meta = {k: v for k, v in out.get("metadata", {}).items() if k not in _SERVER_METADATA}
+    meta["uid"] = _uid(obj)
+    out["metadata"] = meta
+    return out
+
+
+def named(obj: dict[str, Any] | ObjectRef, text: str) -> bool:
+    """Does `text` name this object (its name or its namespace), as a word?"""
+    if isinstance(obj, ObjectRef):
+        names = {obj.name, obj.namespace}
+    else:
+        meta = obj.get("metadata", {})
+        names = {meta.get("name", ""), meta.get("namespace", "")}
+    return any(_names(n, text) for n in names - {""})
+
+
+def _names(name: str, text: str) -> bool:
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text) is not None
 
 
 @dataclass(frozen=True)
@@ -320,8 +484,7 @@ class Change:
 
     def named_in(self, text: str) -> bool:
         """Does the page name this object (or its namespace)?  See `split`."""
-        names = {self.ref.name, self.ref.namespace} - {""}
-        return any(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-])", text) for n in names)
+        return named(self.ref, text)
 
 
 def leaks(before: dict[str, ObjectRef], after: dict[str, ObjectRef]) -> list[Change]:
@@ -368,14 +531,32 @@ def split(changes: list[Change], page_text: str) -> tuple[list[Change], list[Cha
 
 class LeakCheck:
     """What a page changes outside its namespace: a snapshot before it, one after, the
-    differences the page accounts for (errors) and the others (warnings)."""
+    differences the page accounts for (errors) and the others (warnings); and the way back
+    (`undo`) for what the page names, from full copies taken before it ran.
 
-    def __init__(self, kubeconfig: Path, kinds: list[str], page_text: str, page_rel: str):
+    `elsewhere(change)`: is the change named by another page of this run?  Pages that run
+    at the same time see each other's changes; each page accounts for its own."""
+
+    def __init__(
+        self,
+        kubeconfig: Path,
+        kinds: list[str],
+        page_text: str,
+        page_rel: str,
+        elsewhere: Callable[[Change], bool] = lambda change: False,
+    ):
         self.kubeconfig = kubeconfig
         self.kinds = kinds
         self.page_text = page_text
         self.page_rel = page_rel
-        self.before = snapshot(kubeconfig, kinds)
+        self.elsewhere = elsewhere
+        items = objects(kubeconfig, kinds)
+        self.before = refs(items)
+        self.saved = {_uid(o): restorable(o) for o in items if named(o, page_text)}
+
+    def journal(self) -> str:
+        """What the next run needs to put the cluster back if this one dies mid-page."""
+        return encode_journal(self.page_rel, self.saved)
 
     def after(self) -> tuple[list[Change], list[str]]:
         """(the page's leaks, warnings about changes it never names)."""
@@ -385,8 +566,131 @@ class LeakCheck:
             f"{self.page_rel}: not counted against the page (it never names them; another "
             f"user of the cluster?): {c}"
             for c in others
+            if not self.elsewhere(c)
         ]
         return mine, warnings
+
+    def undo(self, changes: list[Change]) -> tuple[list[str], list[str]]:
+        """Put back what `changes` (the page's own) altered; (what was undone, what failed)."""
+        return undo(self.kubeconfig, changes, self.saved)
+
+
+def undo(
+    kubeconfig: Path, changes: list[Change], saved: dict[str, dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """Restore changed objects and recreate deleted ones from `saved` (copies by UID), delete
+    created ones; cluster-wide state first (a changed CoreDNS), deletions last.  Returns
+    (what was done, what could not be)."""
+    order = {"changed and not restored": 0, "deleted": 1, "created and left behind": 2}
+    done: list[str] = []
+    failed: list[str] = []
+    for change in sorted(changes, key=lambda c: (order.get(c.what, 3), str(c.ref))):
+        ref = change.ref
+        try:
+            if change.what == "created and left behind":
+                if ref.kind == "Namespace" and ref.api_version in ("", "v1"):
+                    delete_namespace(kubeconfig, ref.name)
+                else:
+                    kubectl(
+                        kubeconfig, "delete", "-f", "-", "--ignore-not-found", "--wait=false",
+                        input_text=json.dumps(_identity(ref)),
+                    )  # fmt: skip
+                done.append(f"deleted {ref}")
+                continue
+            copy_ = saved.get(ref.uid)
+            if not copy_:
+                failed.append(f"{change}: no copy from before the page to restore it from")
+                continue
+            body = copy.deepcopy(copy_)
+            body["metadata"].pop("uid", None)
+            if change.what == "changed and not restored":
+                current = kubectl(kubeconfig, "get", "-f", "-", "-o", "json",
+                                  input_text=json.dumps(_identity(ref)))  # fmt: skip
+                meta = json.loads(current)["metadata"]
+                body["metadata"]["resourceVersion"] = meta["resourceVersion"]
+                # Bookkeeping annotations (a Deployment's revision) stay as they are now.
+                annotations = body["metadata"].setdefault("annotations", {})
+                for key, value in (meta.get("annotations") or {}).items():
+                    if key in _IGNORED_ANNOTATIONS:
+                        annotations[key] = value
+                kubectl(kubeconfig, "replace", "-f", "-", input_text=json.dumps(body))
+                done.append(f"restored {ref}")
+            else:
+                kubectl(kubeconfig, "create", "-f", "-", input_text=json.dumps(body))
+                done.append(f"recreated {ref}")
+        except (ClusterError, ValueError, KeyError) as exc:
+            failed.append(f"{change}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+    return done, failed
+
+
+def _identity(ref: ObjectRef) -> dict[str, Any]:
+    meta = {"name": ref.name}
+    if ref.namespace:
+        meta["namespace"] = ref.namespace
+    return {"apiVersion": ref.api_version or "v1", "kind": ref.kind, "metadata": meta}
+
+
+# The journal is an annotation of the page namespace (in the cluster itself, so it goes
+# with the cluster and needs no file on any machine); the API server allows 256 KiB of
+# annotations per object: copies beyond this budget are left out, and said to be.
+JOURNAL_BUDGET = 200_000
+
+
+def encode_journal(page_rel: str, saved: dict[str, dict[str, Any]]) -> str:
+    data: dict[str, Any] = {"page": page_rel, "saved": saved}
+    text = base64.b64encode(gzip.compress(json.dumps(data).encode(), 6)).decode()
+    if len(text) <= JOURNAL_BUDGET:
+        return text
+    # Too big: the UIDs alone still tell what existed before the page, and so what it made.
+    data["saved"] = {uid: None for uid in saved}
+    return base64.b64encode(gzip.compress(json.dumps(data).encode(), 6)).decode()
+
+
+def read_journal(annotations: dict[str, str]) -> dict[str, Any] | None:
+    text = annotations.get(JOURNAL)
+    if not text:
+        return None
+    try:
+        data = json.loads(gzip.decompress(base64.b64decode(text)))
+    except (ValueError, OSError, EOFError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def journal_changes(
+    journal: dict[str, Any], now: list[dict[str, Any]], page_text: str
+) -> list[Change]:
+    """What a page whose run died changed, from its journal and the objects there are now:
+    the objects it named then (with their copies) against those it names now."""
+    saved: dict[str, Any] = journal.get("saved") or {}
+    before = {uid: ref_of(obj) for uid, obj in saved.items() if obj}
+    known = set(saved)
+    after = {}
+    for obj in now:
+        uid = _uid(obj)
+        if uid in before or (uid not in known and named(obj, page_text)):
+            after[uid] = ref_of(obj)
+    return leaks(before, after)
+
+
+# -- leftovers recognised by name ------------------------------------------------------------
+
+_CREATE_NAMESPACE = re.compile(r"\bcreate\s+(?:namespace|ns)\s+([a-z0-9][a-z0-9-]*)")
+_KIND_NAMESPACE = re.compile(r"^\s*kind:\s*Namespace\s*$", re.MULTILINE)
+_NAME = re.compile(r"^\s*name:\s*([a-z0-9][a-z0-9-]*)\s*$", re.MULTILINE)
+
+
+def namespaces_created_by(text: str) -> set[str]:
+    """Namespaces a page creates, by name: `kubectl create namespace X` and manifests of
+    kind Namespace (snippets are in the rendered text)."""
+    found = set(_CREATE_NAMESPACE.findall(text))
+    for m in _KIND_NAMESPACE.finditer(text):
+        # The manifest's name: the first `name:` within the next few lines.
+        window = text[m.end() : m.end() + 300]
+        name = _NAME.search(window)
+        if name:
+            found.add(name.group(1))
+    return {n for n in found if not n.startswith(PREFIX)}
 
 
 # -- exclusive pages -----------------------------------------------------------------------
@@ -400,30 +704,49 @@ class PageLock:
         self.path = path
         self.holder = path.with_suffix(".holder")
         self.fd: int | None = None
+        self.exclusive = False
 
-    def acquire(self, exclusive: bool, who: str = "") -> float:
-        """Take the lock; returns how long it waited (seconds)."""
+    def acquire(
+        self,
+        exclusive: bool,
+        who: str = "",
+        cancel: threading.Event | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> float:
+        """Take the lock; returns how long it waited (seconds).  Interrupted (if `cancel` is
+        set meanwhile) it raises Interrupted, holding nothing."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         t = time.monotonic()
-        try:
-            fcntl.flock(self.fd, mode | fcntl.LOCK_NB)
-        except BlockingIOError:
+        told = False
+        while True:
             try:
-                held = self.holder.read_text().strip()
-            except OSError:
-                held = ""
-            reason = f"an exclusive page runs ({held})" if held else "other pages run"
-            print(
-                f"doctest: {who} waits for the cluster: {reason}", file=sys.__stderr__, flush=True
-            )
-            fcntl.flock(self.fd, mode)
+                fcntl.flock(self.fd, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    try:
+                        held = self.holder.read_text().strip()
+                    except OSError:
+                        held = ""
+                    reason = f"an exclusive page runs ({held})" if held else "other pages run"
+                    (say or _stderr)(f"doctest: {who} waits for the cluster: {reason}")
+                    told = True
+                if _pause(cancel, 0.1):
+                    os.close(self.fd)
+                    self.fd = None
+                    raise Interrupted(f"interrupted while {who} waited for the cluster") from None
+        self.exclusive = exclusive
         if exclusive:
             self.holder.write_text(f"{who}, pid {os.getpid()}\n")
         return time.monotonic() - t
 
     def release(self) -> None:
+        if self.fd is not None and self.exclusive:
+            # Said while it is still held: the next holder writes its own.
+            with contextlib.suppress(OSError):
+                self.holder.unlink()
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)

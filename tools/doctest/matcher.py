@@ -34,10 +34,13 @@ KIND_PATTERNS: dict[str, str] = {
     "iface": r"(?<![\w])cali[0-9a-f]{11}(?![\w])",
     "uid": r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
     "mac": r"(?i:[0-9a-f]{2}(?::[0-9a-f]{2}){5})",
-    "ip": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?![\w.])",
+    # An address may be followed by `.PORT`, as tcpdump writes it (`10.1.0.5.43210`).
+    "ip": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?=\.\d{1,5}(?![\w.])|(?![\w.]))",
     "age": r"(?<![\w.])(?:\d+[smhdy])+(?![\w.])",
     "hash": rf"(?<=-)[{_SAFE}]{{5,10}}(?![\w])",
-    "port": r"(?<=:)\d{1,5}(?!\d)",
+    # An ephemeral port: after `:`, or, as tcpdump writes it, after the address and a dot
+    # (five digits there, so that a well-known port such as `.4789` stays literal).
+    "port": r"(?<=:)\d{1,5}(?!\d)|(?<=\d\.)\d{5}(?![\w.])",
     # A number stands alone, or follows `@if` (`eth0@if21`: the index of a veth's other end).
     "number": r"(?:(?<![\w.])|(?<=@if))-?\d+(?:\.\d+)?(?![\w])",
 }

@@ -8,14 +8,21 @@ The run's configuration and results live in one `DoctestRun`, made from pytest's
 `pytest_configure`, registered as a plugin and kept in `config.stash`: nothing of a run is
 module state, so two runs in one process (the harness's own tests) cannot mix.
 
-Under pytest-xdist (`-n 2 --dist loadfile`) the controller starts the cluster and passes it
-to the workers; each page stays on one worker; pages marked exclusive take an exclusive
-lock that every other page shares, so they run alone (also across concurrent runs on the
-same cluster).
+Before the first page, leftovers of an earlier run that died are dealt with: its page
+namespaces (their journals say what to put back), and namespaces that pages create, found
+by name.  While pages run, Ctrl-C and SIGTERM stop the run cleanly (interrupt.py); every
+started page is closed before the run's own clean-up (`pytest_sessionfinish`, last).
+
+Pages run ahead, `--jobs` at a time, in threads (schedule.py); pytest then reports each
+example in page order.  Pages marked exclusive also take an exclusive lock that every other
+page shares, so they run alone across concurrent runs on the same cluster too.  Under
+pytest-xdist (`-n 2 --dist loadfile`) the controller starts the cluster and passes it to the
+workers, each page stays on one worker, and each worker runs its pages one at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import fnmatch
@@ -42,11 +49,16 @@ from tools.cluster.kubectl import kubectl_binary
 from tools.doctest import isolation
 from tools.doctest import report as reporting
 from tools.doctest.document import RUNTIME, PageEnd, Problem, page_document
+from tools.doctest.interrupt import Console, Interruption
 from tools.doctest.page import DEFAULT_TIMEOUT, PageRuntime, RunContext
 from tools.doctest.parser import Block
 from tools.doctest.render import RenderedPage, Renderer
+from tools.doctest.schedule import PageJob, Scheduler
 
 RUN = pytest.StashKey["DoctestRun"]()
+# Pages at a time by default: measured on 2 cores with the cluster on the same machine
+# (the run waits on Pods and retries far more than it computes).
+AUTO_JOBS = 4
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -91,6 +103,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the rest of a page after a failure (later failures may only be consequences)",
     )
     g.addoption("--doctest-config", default="mkdocs.yml", help="the site's MkDocs config")
+    g.addoption(
+        "--jobs",
+        default="auto",
+        metavar="N",
+        help="pages run at the same time (threads of this process; `page exclusive` pages "
+        f"run alone); 1: one page after the other; auto: {AUTO_JOBS} (default)",
+    )
+    g.addoption(
+        "--profile",
+        action="store_true",
+        help="print where the time went: wall against pages, the 10 slowest examples",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -98,7 +122,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN] = run
     config.pluginmanager.register(run, "reseau-k8s-doctest-run")
     if threading.current_thread() is threading.main_thread():
-        # SIGTERM (CI cancelling a job) must unwind like Ctrl-C so that namespaces go.
+        # Until the pages run (the cluster may be starting): SIGTERM (CI cancelling a job)
+        # unwinds like Ctrl-C; then interrupt.py takes both over.
         signal.signal(signal.SIGTERM, _sigterm)
 
 
@@ -167,6 +192,8 @@ class PageFile(SybilFile):
             if run.ctx is None:
                 raise RuntimeError(f"doctest: no cluster context ({run.error or 'not started'})")
             runtime.ctx = run.ctx
+            if runtime not in run.runtimes:
+                run.runtimes.append(runtime)
 
     def teardown(self) -> None:
         for runtime in self._runtimes():
@@ -202,6 +229,13 @@ class DoctestRun:
         self.run: reporting.RunInfo | None = None
         self.t0 = time.monotonic()
         self.error: str | None = None
+        self.console = Console()
+        self.interruption = Interruption(self.console.say)
+        self.runtimes: list[PageRuntime] = []  # every page set up, in order
+        self.reported_ends: set[str] = set()  # pages whose end region was reported
+        self.texts: dict[str, str] = {}  # rendered text of the run's pages, by page
+        self.scheduler: Scheduler | None = None
+        self.jobs = 1
 
     def render(self, path: Path) -> RenderedPage:
         """The page as the site shows it, with the site's config (loaded once per run)."""
@@ -245,13 +279,7 @@ class DoctestRun:
             if info.has_cluster
             else self.scratch / "pages.lock"
         )
-        ctx = self._make_context(info, lock, run_owner=os.getpid())
-        if ctx.namespaces is not None:
-            stale = ctx.namespaces.delete_stale()
-            if stale:
-                config.get_terminal_writer().line(
-                    f"doctest: deleted stale namespaces {', '.join(stale)}"
-                )
+        self._make_context(info, lock, run_owner=os.getpid())
 
     def _make_context(self, info: ClusterInfo, lock: Path, run_owner: int) -> RunContext:
         config = self.config
@@ -278,6 +306,9 @@ class DoctestRun:
             real_microk8s=(
                 shutil.which("microk8s") if info.provider is ProviderKind.MICROK8S else None
             ),
+            interruption=self.interruption,
+            say=self.console.say,
+            elsewhere=self._named_elsewhere,
         )
         self.run = reporting.RunInfo(
             provider=info.provider.value,
@@ -304,17 +335,192 @@ class DoctestRun:
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> PageFile | None:
         if file_path.suffix != ".md":
             return None
-        path = file_path.resolve()
-        if not path.is_relative_to(self.docs_root):
+        if not self._selected(file_path):
             return None
-        if self.pages_globs:
-            # A glob may name the page by its path from the repository, from docs/fr, or by
-            # its file name alone (`--pages '03-*'`, as CONTRIBUTING shows it).
-            names = (str(path.relative_to(self.root)), str(path.relative_to(self.docs_root)))
-            names += (path.name,)
-            if not any(fnmatch.fnmatch(n, g) for n in names for g in self.pages_globs):
-                return None
         return PageFile.from_parent(parent, path=file_path, sybils=[self.sybil])
+
+    # -- the pages run ---------------------------------------------------------------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        """Leftovers of an earlier run first; then Ctrl-C/SIGTERM handled while pages run."""
+        if session.config.option.collectonly or self.ctx is None:
+            yield
+            return
+        self.console.open(session.config.pluginmanager.getplugin("capturemanager"))
+        self.texts = self._page_texts(session)
+        if not self.worker:
+            self._clear_leftovers()
+
+        def on_stop(reason: str) -> None:
+            session.shouldstop = f"doctest: {reason}"
+
+        self.interruption.install(on_stop)
+        self._schedule(session)
+        yield
+
+    def _jobs(self) -> int:
+        value = str(self.config.getoption("jobs"))
+        if value == "auto":
+            return AUTO_JOBS
+        try:
+            jobs = int(value)
+        except ValueError:
+            raise pytest.UsageError(f"--jobs {value}: a number of pages, or auto") from None
+        if jobs < 1:
+            raise pytest.UsageError(f"--jobs {value}: at least 1")
+        return jobs
+
+    def _schedule(self, session: pytest.Session) -> None:
+        """Run the pages ahead, `--jobs` at a time (see schedule.py); 1: pytest runs them."""
+        assert self.ctx is not None
+        width = 1 if self.worker else self._jobs()
+        pages: dict[PageRuntime, list[Block]] = {}
+        for item in session.items:
+            if not isinstance(item, PageItem):
+                continue
+            rt = item.example.namespace.get(RUNTIME)
+            if isinstance(rt, PageRuntime):
+                blocks = pages.setdefault(rt, [])
+                if isinstance(item.example.parsed, Block):
+                    blocks.append(item.example.parsed)
+        self.jobs = min(width, max(1, sum(not rt.parsed.page.exclusive for rt in pages)))
+        if width <= 1 or len(pages) <= 1:
+            self.jobs = 1
+            return
+        jobs = []
+        for rt, blocks in pages.items():
+            rt.ctx = self.ctx
+            if rt not in self.runtimes:
+                self.runtimes.append(rt)
+            rt.job = PageJob(rt, blocks)
+            jobs.append(rt.job)
+        self.scheduler = Scheduler(
+            jobs,
+            width,
+            self.interruption.stop,
+            lambda: self.interruption.reason or "the run stopped",
+        )
+        self.scheduler.start()
+
+    def _page_texts(self, session: pytest.Session) -> dict[str, str]:
+        texts: dict[str, str] = {}
+        for item in session.items:
+            if isinstance(item, PageItem):
+                rt = item.example.namespace.get(RUNTIME)
+                if isinstance(rt, PageRuntime):
+                    texts.setdefault(rt.rel, rt.page.text)
+        if not texts and not self.worker:
+            # Under xdist the controller collects nothing: read the pages it will run.
+            for path in sorted(self.docs_root.rglob("*.md")):
+                if self._selected(path):
+                    with contextlib.suppress(Exception):
+                        page = self.render(path)
+                        texts[page.rel(page.source)] = page.text
+        return texts
+
+    def _named_elsewhere(self, change: isolation.Change, page: str) -> bool:
+        return any(change.named_in(text) for rel, text in self.texts.items() if rel != page)
+
+    def _clear_leftovers(self) -> None:
+        """Put back what pages of dead runs changed, delete their namespaces, and deal with
+        namespaces that pages create and that still exist: never an AlreadyExists mid-page."""
+        assert self.ctx is not None
+        ctx = self.ctx
+        if ctx.namespaces is None:
+            return
+        say = self.console.say
+        kubeconfig = ctx.cluster.kubeconfig
+        kinds = ctx.kinds or isolation.list_kinds(kubeconfig)
+        gone: list[str] = []
+        problems: list[str] = []
+        stale = ctx.namespaces.stale()
+        now = isolation.objects(kubeconfig, kinds) if stale else []
+        for name, notes in stale:
+            journal = isolation.read_journal(notes)
+            if journal is not None:
+                page = str(journal.get("page", ""))
+                text = self.texts.get(page) or self._text_of(page)
+                changes = isolation.journal_changes(journal, now, text)
+                done, failed = isolation.undo(kubeconfig, changes, journal.get("saved") or {})
+                if done:
+                    say(f"doctest: leftovers of an interrupted run of {page}: {', '.join(done)}")
+                gone += [
+                    c.ref.name
+                    for c in changes
+                    if c.ref.kind == "Namespace" and c.what == "created and left behind"
+                ]
+                problems += failed
+            ctx.namespaces.delete(name)
+            say(f"doctest: deleted the namespace of an interrupted run: {name}")
+            # Not waited for: a page whose namespace is still going waits for it itself.
+        # Namespaces the pages create, recognised by name (no journal: an older run, or a
+        # page run by hand): the throwaway clusters are cleaned, a reader's cluster is not.
+        live = {
+            n
+            for page in ctx.namespaces.live_pages()
+            for n in isolation.namespaces_created_by(self._text_of(page))
+        }
+        wanted: dict[str, str] = {}
+        for page, text in sorted(self.texts.items()):
+            for name in sorted(isolation.namespaces_created_by(text) - live):
+                wanted.setdefault(name, page)
+        existing = self._namespaces()
+        found = {n: p for n, p in wanted.items() if n in existing and n not in gone}
+        throwaway = ctx.cluster.provider in (ProviderKind.LOCAL, ProviderKind.KIND)
+        refused = []
+        for name, page in sorted(found.items()):
+            if existing[name] or throwaway:
+                if not existing[name]:
+                    isolation.delete_namespace(kubeconfig, name)
+                    say(f"doctest: deleted namespace {name}, left by an earlier run of {page}")
+                gone.append(name)
+            else:
+                refused.append(f"namespace {name} (created by {page})")
+        if refused:
+            raise pytest.UsageError(
+                "doctest: leftovers of an earlier run on this cluster, which pages of this run "
+                "create: " + ", ".join(refused) + "; delete them (microk8s kubectl delete "
+                "namespace NAME) and run again"
+            )
+        if problems:
+            raise pytest.UsageError(
+                "doctest: leftovers of an interrupted run could not be put back:\n  "
+                + "\n  ".join(problems)
+            )
+        if gone:
+            left = ctx.namespaces.wait_gone(sorted(set(gone)), timeout=180)
+            if left:
+                raise pytest.UsageError(
+                    f"doctest: namespaces still terminating after 180 s: {', '.join(left)}"
+                )
+
+    def _text_of(self, page: str) -> str:
+        path = self.root / page
+        if not page or not path.is_file():
+            return ""
+        try:
+            return self.render(path).text
+        except Exception:  # an old page that no longer renders: names alone
+            return ""
+
+    def _namespaces(self) -> dict[str, bool]:
+        """name -> is it terminating, for every namespace of the cluster."""
+        assert self.ctx is not None
+        out = isolation.kubectl(self.ctx.cluster.kubeconfig, "get", "namespaces", "-o", "json")
+        items = json.loads(out).get("items", []) if out.strip() else []
+        return {i["metadata"]["name"]: bool(i["metadata"].get("deletionTimestamp")) for i in items}
+
+    def _selected(self, path: Path) -> bool:
+        path = path.resolve()
+        if not path.is_relative_to(self.docs_root):
+            return False
+        if not self.pages_globs:
+            return True
+        # A glob may name the page by its path from the repository, from docs/fr, or by its
+        # file name alone (`--pages '03-*'`, as CONTRIBUTING shows it).
+        names = (str(path.relative_to(self.root)), str(path.relative_to(self.docs_root)), path.name)
+        return any(fnmatch.fnmatch(n, g) for n in names for g in self.pages_globs)
 
     # -- results -------------------------------------------------------------------------
 
@@ -362,19 +568,8 @@ class DoctestRun:
             payload["type"] = "problem"
             payload["message"] = parsed.message
         elif isinstance(parsed, PageEnd) and isinstance(rt, PageRuntime):
-            payload["type"] = "page"
-            payload["namespace"] = rt.namespace
-            payload["duration_s"] = rt.duration()
-            payload["exclusive"] = rt.parsed.page.exclusive
-            payload["inputs"] = self._inputs(rt)
-            payload["hidden"] = [
-                _example(rt, b, rt.record(b).status, "")
-                for b in rt.parsed.blocks
-                if b.kind == "cleanup"
-            ]
-            payload["errors"] = list(rt.page_errors)
-            payload["warnings"] = list(rt.warnings)
-            payload["updates"] = list(rt.update_notes)
+            payload.update(self._page_payload(rt))
+            self.reported_ends.add(rt.rel)
         elif isinstance(parsed, Block) and isinstance(rt, PageRuntime):
             payload["type"] = "example"
             payload["example"] = _example(rt, parsed, rep.outcome, longrepr)
@@ -383,33 +578,95 @@ class DoctestRun:
         # user_properties travel from an xdist worker to the controller: plain data only.
         rep.user_properties.append(("doctest", payload))
 
+    def _page_payload(self, rt: PageRuntime) -> dict[str, Any]:
+        return {
+            "type": "page",
+            "namespace": rt.namespace,
+            "duration_s": rt.duration(),
+            "harness_s": rt.harness_s,
+            "start_s": max(0.0, rt.t0 - self.t0) if rt.started else 0.0,
+            "end_s": max(0.0, (rt.t1 or time.monotonic()) - self.t0) if rt.started else 0.0,
+            "exclusive": rt.parsed.page.exclusive,
+            "inputs": self._inputs(rt),
+            "hidden": [
+                _example(rt, b, rt.record(b).status, "")
+                for b in rt.parsed.blocks
+                if b.kind == "cleanup"
+            ],
+            "errors": list(rt.page_errors),
+            "warnings": list(rt.warnings),
+            "updates": list(rt.update_notes),
+        }
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.worker:
             return
         for key, payload in report.user_properties:
             if key != "doctest":
                 continue
-            page = payload["page"]
-            entry = self.entries.setdefault(page, reporting.PageEntry(source=page))
-            kind = payload["type"]
-            if kind == "example":
-                entry.examples.append(reporting.ExampleResult(**payload["example"]))
-            elif kind in ("problem", "error"):
-                entry.errors.append(payload["message"])
-                entry.failed_items += 1
-            elif kind == "page":
-                entry.namespace = payload["namespace"]
-                entry.duration_s = payload["duration_s"]
-                entry.exclusive = payload["exclusive"]
-                entry.inputs = payload["inputs"]
-                entry.examples += [reporting.ExampleResult(**e) for e in payload["hidden"]]
-                entry.errors += payload["errors"]
-                entry.warnings += payload["warnings"]
-                entry.updates += payload["updates"]
-                if payload["outcome"] == "failed":
-                    entry.failed_items += 1
+            self._collect_payload(payload)
 
+    def _collect_payload(self, payload: dict[str, Any]) -> None:
+        page = payload["page"]
+        entry = self.entries.setdefault(page, reporting.PageEntry(source=page))
+        kind = payload["type"]
+        if kind == "example":
+            entry.examples.append(reporting.ExampleResult(**payload["example"]))
+        elif kind in ("problem", "error"):
+            entry.errors.append(payload["message"])
+            entry.failed_items += 1
+        elif kind == "page":
+            entry.namespace = payload["namespace"]
+            entry.duration_s = payload["duration_s"]
+            entry.harness_s = payload.get("harness_s", 0.0)
+            entry.start_s = payload.get("start_s", 0.0)
+            entry.end_s = payload.get("end_s", 0.0)
+            entry.exclusive = payload["exclusive"]
+            entry.inputs = payload["inputs"]
+            entry.examples += [reporting.ExampleResult(**e) for e in payload["hidden"]]
+            entry.errors += payload["errors"]
+            entry.warnings += payload["warnings"]
+            entry.updates += payload["updates"]
+            if payload["outcome"] == "failed":
+                entry.failed_items += 1
+
+    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Last, after pytest's own teardown of the pages: every page still open is closed
+        (its cleanup blocks need the scratch directory, removed here at the very end)."""
+        try:
+            self._close_pages()
+        finally:
+            self.interruption.uninstall()
+            self._finish_session(session)
+            self.console.close()
+
+    def _close_pages(self) -> None:
+        if self.scheduler is not None:
+            if self.scheduler.unfinished():
+                # pytest stopped early (-x, an error): the pages still running stop too.
+                self.interruption.trigger("the run stopped early")
+            self.scheduler.join()
+        for rt in self.runtimes:
+            rt.close()
+            if rt.started and rt.rel not in self.reported_ends and not self.worker:
+                # The page's end was never reached (interrupted): its cleanup still counts.
+                payload = {"page": rt.rel, "outcome": "failed" if rt.page_errors else "passed"}
+                payload.update(self._page_payload(rt))
+                self._collect_payload(payload)
+                self.reported_ends.add(rt.rel)
+        ctx = self.ctx
+        if ctx is not None and ctx.namespaces is not None and self.interruption.stop.is_set():
+            # An interrupted run leaves a clean cluster when it exits, not one that is still
+            # deleting the namespaces of its pages.
+            deleted = sorted(ctx.namespaces.deleted)
+            if deleted and not self.interruption.abort.is_set():
+                self.console.say(f"doctest: waiting for {', '.join(deleted)} to be deleted")
+                left = ctx.namespaces.wait_gone(deleted, timeout=120)
+                if left:
+                    self.console.say(f"doctest: still being deleted: {', '.join(left)}")
+
+    def _finish_session(self, session: pytest.Session) -> None:
         if self.worker or session.config.option.collectonly:
             return
         if self.ctx is not None and self.ctx.namespaces is not None:
@@ -421,7 +678,10 @@ class DoctestRun:
                 session.config.get_terminal_writer().line(f"doctest: {exc}", red=True)
         if self.run is not None:
             self.run = dataclasses.replace(
-                self.run, duration_s=round(time.monotonic() - self.t0, 3)
+                self.run,
+                duration_s=round(time.monotonic() - self.t0, 3),
+                pages_s=round(sum(e.duration_s for e in self.entries.values()), 3),
+                jobs=self.jobs,
             )
             reporting.write(self.report_path, self.entries, self.run)
         if self.scratch is not None:
@@ -434,6 +694,10 @@ class DoctestRun:
         tr.section("doctest")
         for line in reporting.summary_lines(self.entries, self.run):
             tr.write_line(line)
+        if self.config.getoption("profile"):
+            tr.section("doctest profile")
+            for line in reporting.profile_lines(self.entries, self.run):
+                tr.write_line(line)
         try:
             shown = self.report_path.relative_to(self.root)
         except ValueError:

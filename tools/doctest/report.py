@@ -4,13 +4,17 @@ Schema (version 1):
 
     {"schema": "reseau-k8s/doctest-report", "schema_version": 1,
      "run": RunReport: {provider, server_version, network_plugin, nodes, kubectl_version,
-            capabilities, date, duration_s, totals: {pages, examples, run, passed, failed,
-            skipped}, coverage},
-     "pages": {"docs/fr/…md": PageReport: {source, namespace, result, duration_s, exclusive,
+            capabilities, date, duration_s (wall), pages_s (the sum of the pages' own times),
+            jobs (pages at a time), totals: {pages, examples, run, passed, failed, skipped},
+            coverage},
+     "pages": {"docs/fr/…md": PageReport: {source, namespace, result, duration_s, harness_s
+               (the harness's own part of it: lock, snapshots, namespace), start_s, end_s
+               (seconds after the run's start), exclusive,
                provider, server_version, network_plugin, nodes, date, inputs: {path: sha256},
                counts: {examples, run, passed, failed, skipped}, coverage,
                examples: [ExampleResult: {source, file, line, page_line, kind, hidden,
-                           status, ran, reason, duration_s, attempts, updated}],
+                           status, ran, reason, duration_s, command_s, wait_s, attempts,
+                           updated}],
                errors: [...], warnings: [...], updates: [...]}}}
 
 `examples` counts what readers see; hidden setup/cleanup blocks are listed (hidden: true)
@@ -58,7 +62,9 @@ class ExampleResult:
     status: str  # passed / failed / skipped
     ran: bool = False
     reason: str = ""
-    duration_s: float = 0.0
+    duration_s: float = 0.0  # wall time: command_s + wait_s
+    command_s: float = 0.0  # its commands, as they last ran
+    wait_s: float = 0.0  # attempts that did not pass yet, pauses between them, timeouts
     attempts: int = 0
     updated: bool = False
 
@@ -110,7 +116,9 @@ class RunInfo:
     kubectl_version: str = ""
     capabilities: tuple[str, ...] = ()
     date: str  # ISO 8601, UTC
-    duration_s: float = 0.0
+    duration_s: float = 0.0  # wall time of the run
+    pages_s: float = 0.0  # the sum of its pages' own times (more than duration_s in parallel)
+    jobs: int = 1  # pages run at a time
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +135,9 @@ class PageReport:
     namespace: str | None = None
     result: str  # passed / failed / skipped
     duration_s: float = 0.0
+    harness_s: float = 0.0
+    start_s: float = 0.0
+    end_s: float = 0.0
     exclusive: bool = False
     provider: str = ""
     server_version: str
@@ -150,6 +161,9 @@ class PageEntry:
     examples: list[ExampleResult] = field(default_factory=list)
     namespace: str | None = None
     duration_s: float = 0.0
+    harness_s: float = 0.0
+    start_s: float = 0.0
+    end_s: float = 0.0
     exclusive: bool = False
     inputs: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -175,6 +189,9 @@ class PageEntry:
             namespace=self.namespace,
             result=self.result(),
             duration_s=round(self.duration_s, 3),
+            harness_s=round(self.harness_s, 3),
+            start_s=round(self.start_s, 3),
+            end_s=round(self.end_s, 3),
             exclusive=self.exclusive,
             provider=run.provider,
             server_version=run.server_version,
@@ -325,6 +342,44 @@ def summary_lines(pages: dict[str, PageEntry], run: RunInfo) -> list[str]:
     if notes:
         lines.append("notes:")
         lines += [f"  {n}" for n in notes]
+    return lines
+
+
+def profile_lines(pages: dict[str, PageEntry], run: RunInfo, count: int = 10) -> list[str]:
+    """Where the time went: wall time against the pages' own, and the slowest examples with
+    their time split into their commands and the waiting (retries, timeouts)."""
+    lines = []
+    if run.duration_s:
+        ratio = run.duration_s / run.pages_s if run.pages_s else 0.0
+        lines.append(
+            f"wall {run.duration_s:.1f} s for {run.pages_s:.1f} s of pages "
+            f"({ratio:.0%}), {run.jobs} page{'s' if run.jobs != 1 else ''} at a time"
+        )
+    ran = sorted((e for e in pages.values() if e.duration_s), key=lambda e: (e.start_s, e.source))
+    if ran:
+        lines.append("pages (seconds after the start of the run):")
+        lines += [
+            f"  {e.start_s:>6.1f} → {e.end_s:>6.1f}  {e.duration_s:>6.1f}s  "
+            f"{e.source.removeprefix('docs/fr/')}{' (exclusive)' if e.exclusive else ''}"
+            for e in ran
+        ]
+    harness = sum(e.harness_s for e in pages.values())
+    if harness:
+        lines.append(
+            f"harness's own part of the pages (locks, snapshots, namespaces): {harness:.1f} s"
+        )
+    examples = sorted(
+        (e for entry in pages.values() for e in entry.examples if e.ran),
+        key=lambda e: (-e.duration_s, e.source),
+    )[:count]
+    if examples:
+        lines.append(f"the {len(examples)} slowest examples:")
+        lines.append(f"  {'wall':>7} {'command':>8} {'waiting':>8} {'tries':>5}  example")
+        lines += [
+            f"  {e.duration_s:>6.1f}s {e.command_s:>7.1f}s {e.wait_s:>7.1f}s {e.attempts:>5}  "
+            f"{e.source}{' (hidden ' + e.kind + ')' if e.hidden else ''}"
+            for e in examples
+        ]
     return lines
 
 

@@ -12,13 +12,17 @@ stays exactly what the reader would see.  A pipeline whose only failures are SIG
 and whose last command succeeded counts as a success: `kubectl … | head -3` must not fail
 because head closed the pipe early.
 
-Timeouts: the block's processes (every descendant of bash) are killed and bash reports the
-killed command as failed; if bash itself does not come back (a busy `while` loop), the whole
-process group goes and the page gets a fresh shell for its cleanup blocks.
+Stopping a block (its timeout, or the run being interrupted): bash gets SIGUSR1, whose trap
+returns from the sourced block, and every descendant of bash is killed, again and again for
+a moment (a loop would start the next command), so the block ends at once and the shell
+keeps its state for what follows (cleanup blocks above all).  Only if bash does not come
+back within `STOP_GRACE` (a loop of builtins inside a function called in a loop) does the
+whole process group go; the page then gets a fresh shell for its cleanup blocks.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -26,11 +30,17 @@ import secrets
 import select
 import signal
 import subprocess
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 MAX_OUTPUT = 1 << 20  # bytes kept per block; pages never need more
+# How long a stopped block may take to come back before its shell is given up.
+STOP_GRACE = 2.0
+# While a block is being stopped: how often its new processes are killed and bash re-signalled.
+STOP_TICK = 0.05
 
 _PRELUDE = r"""
 __doctest_ignorable() {
@@ -46,6 +56,9 @@ __doctest_trap() {
   [ -e "$__DOCTEST_ERRFILE" ] || printf '%s\n%s\n%s\n' "$st" "$line" "$cmd" > "$__DOCTEST_ERRFILE"
   return "$st"
 }
+# The harness stops a block with SIGUSR1: return from the sourced block (or the function of
+# the page it is in); a no-op at the top level, between blocks.
+trap '[ -z "${BASH_SOURCE[0]-}" ] || return 124' USR1
 """
 
 # The trap captures status, line, command and PIPESTATUS in one assignment (any command in
@@ -59,12 +72,25 @@ _TRAP = (
 )
 
 
+# Every live session: whatever way the run ends (a third Ctrl-C does not wait for the
+# pages' threads), no page's shell outlives it.
+_SESSIONS: weakref.WeakSet[BashSession] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_sessions() -> None:
+    for session in list(_SESSIONS):
+        with contextlib.suppress(Exception):
+            session.kill()
+
+
 @dataclass(frozen=True)
 class RunResult:
     status: int
     output: str
     duration: float
     timed_out: bool = False
+    interrupted: bool = False  # stopped because the run was interrupted, not by its timeout
     failed_command: str | None = None  # the first failing command (strict mode)
     failed_line: int | None = None  # its line in the block, 1-based
     shell_lost: bool = False  # bash had to be killed; state is gone
@@ -81,6 +107,7 @@ class BashSession:
         self.counter = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        _SESSIONS.add(self)
         self._start()
 
     def _start(self) -> None:
@@ -110,8 +137,18 @@ class BashSession:
         self.proc.stdin.write(text.encode())
         self.proc.stdin.flush()
 
-    def run(self, script: str, timeout: float, strict: bool = True) -> RunResult:
-        """Run `script` in the session; strict: stop at the first failing command."""
+    def run(
+        self,
+        script: str,
+        timeout: float,
+        strict: bool = True,
+        cancel: threading.Event | None = None,
+    ) -> RunResult:
+        """Run `script` in the session; strict: stop at the first failing command.
+
+        The block is stopped at `timeout`, or as soon as `cancel` is set (the run is being
+        interrupted: RunResult.interrupted).  A KeyboardInterrupt that reaches this thread
+        stops the block the same way before it goes on up, so the shell stays usable."""
         if self.proc is None or self.proc.poll() is not None:
             self.restarts += 1
             self._start()
@@ -130,12 +167,13 @@ class BashSession:
         line += f"printf '\\n\\036%s %s\\n' {self.nonce} \"$__doctest_st\"\n"
         start = time.monotonic()
         self._send(line)
-        status, out, timed_out, lost = self._collect(
-            start + timeout, grace=min(5.0, max(1.0, timeout))
-        )
+        status, out, stopped, lost = self._collect(start + timeout, cancel)
+        timed_out = stopped == "timeout"
         duration = time.monotonic() - start
         failed_cmd = failed_line = None
-        if strict and status != 0 and not lost and not self.errfile.exists():
+        if stopped is not None and status == 0:
+            status = 124  # returned by the stop trap after a command that had succeeded
+        if strict and status != 0 and not lost and stopped is None and not self.errfile.exists():
             # No failure was recorded: the block's last command was a pipeline that only
             # died of SIGPIPE, or a negated command (`! true`), which `set -e` accepts too.
             status = 0
@@ -144,39 +182,97 @@ class BashSession:
             if len(parts) == 3:
                 failed_line = int(parts[1]) if parts[1].isdigit() else None
                 failed_cmd = parts[2].rstrip("\n")
-        return RunResult(status, out, duration, timed_out, failed_cmd, failed_line, lost, block)
+        return RunResult(
+            status,
+            out,
+            duration,
+            timed_out,
+            stopped == "interrupted",
+            failed_cmd,
+            failed_line,
+            lost,
+            block,
+        )
 
-    def _collect(self, deadline: float, grace: float) -> tuple[int, str, bool, bool]:
+    def _collect(
+        self, deadline: float, cancel: threading.Event | None
+    ) -> tuple[int, str, str | None, bool]:
+        """(status, output, why it was stopped: None, "timeout" or "interrupted", shell lost)."""
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         buf = bytearray()
-        timed_out = False
-        grace_deadline: float | None = None
-        while True:
-            m = self._sentinel.search(buf)
-            if m:
-                # The sentinel starts with a newline of its own: drop exactly that one.
-                return int(m.group(1)), _decode(bytes(buf[: m.start()])), timed_out, False
-            now = time.monotonic()
-            if not timed_out and now >= deadline:
-                timed_out = True
-                self._kill_descendants()
-                grace_deadline = now + grace
-            if grace_deadline is not None and now >= grace_deadline:
-                # bash itself is stuck (a loop of builtins): the session is lost.
-                self.kill()
-                return 124, _decode(bytes(buf)), True, True
-            limit = (grace_deadline if timed_out else deadline) or now
-            ready, _, _ = select.select([fd], [], [], max(0.0, min(0.5, limit - now)))
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:  # bash exited (the page ran `exit`)
-                    self.proc.wait()
-                    self.proc = None
-                    return 255, _decode(bytes(buf)), timed_out, True
-                buf += chunk
-                if len(buf) > 2 * MAX_OUTPUT:
-                    del buf[MAX_OUTPUT // 2 : len(buf) - MAX_OUTPUT // 2]
+        stopped: str | None = None
+        give_up = 0.0
+        next_tick = 0.0
+        try:
+            while True:
+                m = self._sentinel.search(buf)
+                if m:
+                    # The sentinel starts with a newline of its own: drop exactly that one.
+                    return int(m.group(1)), _decode(bytes(buf[: m.start()])), stopped, False
+                now = time.monotonic()
+                if stopped is None and (
+                    now >= deadline or (cancel is not None and cancel.is_set())
+                ):
+                    stopped = "timeout" if now >= deadline else "interrupted"
+                    give_up = now + STOP_GRACE
+                if stopped is not None:
+                    if now >= give_up:
+                        # bash itself does not come back: the session is lost.
+                        self.kill()
+                        return 124, _decode(bytes(buf)), stopped, True
+                    if now >= next_tick:
+                        # First the block's processes alone, so that the ERR trap records
+                        # the command that was running; then the stop signal as well.
+                        self._stop_block(signal_bash=next_tick > 0)
+                        next_tick = now + STOP_TICK
+                    wait = min(STOP_TICK, give_up - now)
+                else:
+                    wait = min(0.2, deadline - now)
+                ready, _, _ = select.select([fd], [], [], max(0.0, wait))
+                if ready:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:  # bash exited (the page ran `exit`)
+                        self.proc.wait()
+                        self.proc = None
+                        return 255, _decode(bytes(buf)), stopped, True
+                    buf += chunk
+                    if len(buf) > 2 * MAX_OUTPUT:
+                        del buf[MAX_OUTPUT // 2 : len(buf) - MAX_OUTPUT // 2]
+        except KeyboardInterrupt:
+            # The run is interrupted in this very thread: stop the block, keep the shell for
+            # the page's cleanup blocks (its variables and directory are needed there).
+            self._drain_after_interrupt(buf)
+            raise
+
+    def _drain_after_interrupt(self, buf: bytearray) -> None:
+        give_up = time.monotonic() + STOP_GRACE
+        try:
+            while self.proc is not None and not self._sentinel.search(buf):
+                if time.monotonic() >= give_up:
+                    self.kill()
+                    return
+                self._stop_block()
+                assert self.proc.stdout is not None
+                fd = self.proc.stdout.fileno()
+                ready, _, _ = select.select([fd], [], [], STOP_TICK)
+                if ready:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        self.kill()
+                        return
+                    buf += chunk
+        except BaseException:
+            self.kill()  # interrupted again: no time to be careful
+            raise
+
+    def _stop_block(self, signal_bash: bool = True) -> None:
+        """SIGKILL to what bash runs, and SIGUSR1 to bash (its trap returns from the block)."""
+        assert self.proc is not None
+        self._kill_descendants()
+        if signal_bash:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGUSR1)
 
     def _kill_descendants(self) -> None:
         for pid in descendants(self.pid):

@@ -31,19 +31,52 @@ def test_the_guard_only_rejects() -> None:
             assert rules[-1].startswith(guard.REJECT), name  # the catch-all comes last
 
 
-def test_pods_may_reach_only_pods_services_and_the_node() -> None:
+NODES = "10.152.182.0/24"
+
+
+def test_pods_may_reach_only_pods_services_and_the_nodes() -> None:
     forward = guard.chains(NODE_IP)["pod-forward"]
     accepted = [r.split()[2] for r in forward if " accept " in r]
-    assert accepted == ["10.1.0.0/16", "10.152.183.0/24", NODE_IP]
-    # Pods are recognised by their interface (Calico's cali…) and by their range.
+    assert accepted == ["10.1.0.0/16", "10.152.183.0/24", NODES]
+    # Pods are recognised by their interface (Calico's cali…) and by their range; what comes
+    # from the nodes' link has its own chain.
     assert guard.chains(NODE_IP)["forward"][1:] == [
         'iifname "cali*" jump pod-forward',
         "ip saddr 10.1.0.0/16 jump pod-forward",
+        'iifname "rk8s0" jump node-forward',
+    ]
+
+
+def test_the_nodes_link_carries_only_vxlan_and_ping_between_nodes() -> None:
+    """Bridged or routed, a packet from the nodes' link goes back onto it, from a node to a
+    node, as VXLAN (UDP 4789) or ICMP: never to another interface (off the machine)."""
+    rules = guard.chains(NODE_IP)["node-forward"]
+    assert rules[0].startswith("ct state established,related accept")
+    between = f'oifname "rk8s0" ip saddr {NODES} ip daddr {NODES}'
+    assert rules[1].startswith(f"{between} udp dport 4789 accept")
+    assert rules[2].startswith(f"{between} meta l4proto icmp accept")
+    assert rules[3].startswith(guard.REJECT) and len(rules) == 4
+
+
+def test_the_nodes_reach_only_the_apiserver_kubelet_registry_and_vxlan() -> None:
+    chains = guard.chains(NODE_IP, registry_port=40123)
+    assert f'iifname "rk8s0" ip saddr {NODES} jump node-input' in chains["input"]
+    rules = chains["node-input"]
+    ports = [r.split("dport ")[1].split()[0] for r in rules if "dport" in r]
+    # The upstream DNS (53, UDP and TCP) that every node's resolv.conf names.
+    assert ports == ["6443", "10250", "40123", "53", "53", "4789"]
+    assert all(f"ip daddr {NODE_IP} " in r for r in rules[1:-1])
+    # Another node's table has no registry and no upstream DNS: only the first node runs them.
+    other = guard.chains("10.152.182.2")["node-input"]
+    assert [r.split("dport ")[1].split()[0] for r in other if "dport" in r] == [
+        "6443",
+        "10250",
+        "4789",
     ]
 
 
 def test_pods_reach_only_the_apiserver_kubelet_and_upstream_dns_on_the_host() -> None:
-    rules = guard.chains(NODE_IP)["pod-input"]
+    rules = guard.chains(NODE_IP, registry_port=40123)["pod-input"]
     services = [r.split(" accept")[0] for r in rules if "dport" in r]
     assert services == [
         f"ip daddr {NODE_IP} tcp dport 6443",
@@ -53,18 +86,21 @@ def test_pods_reach_only_the_apiserver_kubelet_and_upstream_dns_on_the_host() ->
         f"ip daddr {NODE_IP} tcp dport 53",
     ]
     assert rules[0].startswith("ct state established,related accept")
+    # Another node runs no upstream DNS: its pods ask the first node's, across the bridge.
+    other = guard.chains("10.152.182.2")["pod-input"]
+    assert [r.split("dport ")[1].split()[0] for r in other if "dport" in r] == ["6443", "10250"]
 
 
 def test_translated_host_traffic_stays_on_the_machine() -> None:
     rules = guard.chains(NODE_IP)["node-dnat"]
-    assert [r.split()[2] for r in rules[:-1]] == ["10.1.0.0/16", NODE_IP, "127.0.0.0/8"]
+    assert [r.split()[2] for r in rules[:-1]] == ["10.1.0.0/16", NODES, "127.0.0.0/8"]
     assert guard.chains(NODE_IP)["output"] == ["ct status dnat jump node-dnat"]
 
 
 @pytest.mark.skipif(shutil.which("nft") is None or shutil.which("unshare") is None, reason="nft")
 def test_nft_accepts_the_script_and_prints_it_back_unchanged() -> None:
     """In a throwaway network namespace (the host's ruleset is not touched)."""
-    script = guard.script(NODE_IP)
+    script = guard.script(NODE_IP, registry_port=40123)
     result = subprocess.run(
         [
             "unshare",
@@ -81,6 +117,6 @@ def test_nft_accepts_the_script_and_prints_it_back_unchanged() -> None:
         pytest.skip("needs root (unshare --net)")
     assert result.returncode == 0, result.stderr
     listed = [line.strip() for line in result.stdout.splitlines()]
-    for rules in guard.chains(NODE_IP).values():
+    for rules in guard.chains(NODE_IP, registry_port=40123).values():
         for rule in rules:
             assert rule in listed  # what the cluster test compares against the live table

@@ -197,3 +197,66 @@ def test_kubelet_reports_status_on_change_only(ctx: components.Context) -> None:
     config = components.kubelet_config(ctx)
     assert config["nodeStatusUpdateFrequency"] == "2s"
     assert config["nodeStatusReportFrequency"] == "5m"
+
+
+def test_another_node_has_its_own_kubelet_kube_proxy_and_containerd(
+    ctx: components.Context,
+) -> None:
+    second = settings.nodes(2, NODE_IP)[1]
+    node = ctx.for_node(second)
+    own = ctx.layout.root / "nodes" / second.name
+    flags = _flags(components.kubelet_argv(node))
+    assert flags["hostname-override"] == "reseau-k8s-2"
+    assert flags["node-ip"] == "10.152.182.2"
+    assert flags["root-dir"] == str(own / "kubelet")
+    assert flags["kubeconfig"].endswith("/kubelet-reseau-k8s-2.conf")
+    config = components.kubelet_config(node)
+    assert config["address"] == "10.152.182.2"
+    assert config["cgroupRoot"] == "/reseau-k8s/reseau-k8s-2"  # below the first node's tree
+    assert config["tlsCertFile"].endswith("/kubelet-reseau-k8s-2.crt")
+    assert config["containerRuntimeEndpoint"] == f"unix://{own}/containerd/containerd.sock"
+    assert config["podLogsDir"] == str(own / "pod-logs")
+    proxy = components.kube_proxy_config(node)
+    assert proxy["hostnameOverride"] == "reseau-k8s-2"
+    assert proxy["bindAddress"] == "10.152.182.2"
+    assert proxy["nodePortAddresses"] == ["10.152.182.2/32"]
+    containerd = tomllib.loads(components.containerd_config(node))
+    assert containerd["root"].startswith(str(own))
+    assert containerd["grpc"]["address"] == f"{own}/containerd/containerd.sock"
+    cri = containerd["plugins"]["io.containerd.cri.v1.runtime"]
+    assert cri["cni"]["conf_dir"] == str(own / "snap/current/args/cni-network")
+    # One registry for every node.
+    images = containerd["plugins"]["io.containerd.cri.v1.images"]
+    assert images["registry"]["config_path"] == str(ctx.layout.registry_hosts)
+
+
+def test_pods_that_name_no_node_go_to_the_first_one(ctx: components.Context) -> None:
+    """The scheduler prefers the first node (a preference, so a pod placed on another node
+    goes there), weighted above the sum of every other score (at most 100 each)."""
+    config = components.scheduler_config(ctx)
+    profile = config["profiles"][0]
+    weights = {p["name"]: p["weight"] for p in profile["plugins"]["multiPoint"]["enabled"]}
+    others = 3 + 1 + 2 + 2 + 1 + 1  # TaintToleration … ImageLocality: their default weights
+    assert weights["NodeAffinity"] * 100 > others * 100
+    added = profile["pluginConfig"][0]["args"]["addedAffinity"]
+    assert "requiredDuringSchedulingIgnoredDuringExecution" not in added
+    (term,) = added["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["preference"]["matchExpressions"] == [
+        {"key": "kubernetes.io/hostname", "operator": "In", "values": [settings.NODE_NAME]}
+    ]
+    flags = _flags(components.scheduler_argv(ctx))
+    assert flags["config"] == str(ctx.layout.config / "scheduler.yaml")
+    assert "kubeconfig" not in flags and "leader-elect" not in flags  # in the file
+
+
+def test_node_names_and_addresses() -> None:
+    assert [(n.name, n.ip) for n in settings.nodes(3, NODE_IP)] == [
+        ("reseau-k8s", "10.152.182.1"),
+        ("reseau-k8s-2", "10.152.182.2"),
+        ("reseau-k8s-3", "10.152.182.3"),
+    ]
+    assert settings.node_range(NODE_IP) == "10.152.182.0/24"
+    with pytest.raises(ValueError, match="between 1 and 3"):
+        settings.nodes(4, NODE_IP)
+    with pytest.raises(ValueError, match=r"outside 10\.152\.182\.0/24"):
+        settings.nodes(3, "10.152.182.254")

@@ -104,6 +104,7 @@ def test_marked_rules_are_found_by_their_comment() -> None:
         ("10.152.183.128/25", True),
         (f"{NODE_IP}/32", True),
         ("10.152.182.0/24", True),
+        ("10.152.182.200/32", True),  # inside the nodes' range, not the first node's address
         ("10.152.184.0/24", False),
         ("224.0.0.0/4", False),
     ],
@@ -118,6 +119,13 @@ def test_node_ip_override_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
         settings.node_ip()
     monkeypatch.setenv("RESEAU_K8S_NODE_IP", "8.8.8.8")
     with pytest.raises(ValueError, match="private"):
+        settings.node_ip()
+    # The nodes' /24 must stay clear of the service range too.
+    monkeypatch.setenv("RESEAU_K8S_NODE_IP", "10.152.183.200")
+    with pytest.raises(ValueError, match=re.escape("10.152.183.0/24")):
+        settings.node_ip()
+    monkeypatch.setenv("RESEAU_K8S_NODE_IP", "10.152.182.0")
+    with pytest.raises(ValueError, match="network address"):
         settings.node_ip()
     monkeypatch.setenv("RESEAU_K8S_NODE_IP", "172.31.0.1")
     assert settings.node_ip() == "172.31.0.1"
@@ -267,3 +275,20 @@ def test_up_needs_root_before_anything(monkeypatch: pytest.MonkeyPatch, tmp_path
 def test_missing_tools_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preflight.shutil, "which", lambda tool: None if tool == "runc" else "/x")
     assert preflight.missing_tools() == ["runc (runc)"]
+
+
+def test_a_live_kubelet_socket_is_told_from_a_stale_one(tmp_path: Path) -> None:
+    """Another kubelet listening on the fixed device-plugin socket stops `up`; a stale socket
+    file (its kubelet gone) does not: ours replaces it."""
+    import socket as sockets
+
+    path = tmp_path / "kubelet.sock"
+    assert not preflight._live_socket(path)
+    server = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    try:
+        assert preflight._live_socket(path)
+    finally:
+        server.close()
+    assert path.exists() and not preflight._live_socket(path)

@@ -14,11 +14,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tools.cluster.local import kubeconfig, pki, settings
 
 NODE_IP = "10.152.182.1"
+NODES = settings.nodes(2, NODE_IP)
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> pki.Pki:
-    return pki.generate(tmp_path_factory.mktemp("pki"), NODE_IP)
+    return pki.generate(tmp_path_factory.mktemp("pki"), NODE_IP, NODES)
 
 
 def _load(path: Path) -> x509.Certificate:
@@ -48,6 +49,20 @@ def test_kubelet_serving_certificate_names_the_node(bundle: pki.Pki) -> None:
     dns, ips = _sans(_load(bundle.cert("kubelet")))
     assert ips == {NODE_IP}
     assert dns == {settings.NODE_NAME}
+
+
+def test_every_node_has_its_kubelet_certificates(bundle: pki.Pki) -> None:
+    """The apiserver reaches each kubelet at its node's address, and the Node authorizer knows
+    each kubelet by its node's name."""
+    second = NODES[1]
+    assert (second.name, second.ip) == ("reseau-k8s-2", "10.152.182.2")
+    dns, ips = _sans(_load(bundle.cert(pki.kubelet_cert(second))))
+    assert (dns, ips) == ({second.name}, {second.ip})
+    client = _load(bundle.cert(pki.kubelet_client_cert(second))).subject
+    assert client.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == (
+        f"system:node:{second.name}"
+    )
+    assert pki.kubelet_cert(NODES[0]) == "kubelet"  # the first node's keep their names
 
 
 @pytest.mark.parametrize(
@@ -107,14 +122,15 @@ def test_service_account_key_pair(bundle: pki.Pki) -> None:
 
 def test_kubeconfigs_embed_the_identity(bundle: pki.Pki, tmp_path: Path) -> None:
     server = f"https://{NODE_IP}:{settings.APISERVER_PORT}"
-    paths = kubeconfig.write_all(tmp_path, server, bundle)
-    assert set(paths) == set(kubeconfig.IDENTITIES)
+    paths = kubeconfig.write_all(tmp_path, server, bundle, NODES)
+    assert set(paths) == {*kubeconfig.IDENTITIES, "kubelet-reseau-k8s-2"}
+    identities = {**kubeconfig.IDENTITIES, "kubelet-reseau-k8s-2": "kubelet-client-reseau-k8s-2"}
     for name, path in paths.items():
         doc = yaml.safe_load(path.read_text())
         assert doc["clusters"][0]["cluster"]["server"] == server
         ca = base64.b64decode(doc["clusters"][0]["cluster"]["certificate-authority-data"])
         assert ca == bundle.ca_cert.read_bytes()
         cert = base64.b64decode(doc["users"][0]["user"]["client-certificate-data"])
-        assert cert == bundle.cert(kubeconfig.IDENTITIES[name]).read_bytes()
+        assert cert == bundle.cert(identities[name]).read_bytes()
         assert path.stat().st_mode & 0o077 == 0
     assert ipaddress.ip_address(NODE_IP)

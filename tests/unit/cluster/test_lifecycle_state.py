@@ -150,3 +150,30 @@ def test_coredns_state_for_error_messages() -> None:
         "waiting: install-cni CrashLoopBackOff, coredns ErrImagePull"
     )
     assert lifecycle._coredns_state(_FakeClient([])) == "no CoreDNS pod was created"  # type: ignore[arg-type]
+
+
+def test_files_the_kubelet_leaves_in_an_existing_directory_are_removed(
+    layout: Layout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/var/lib/kubelet/device-plugins/kubelet.sock: the kubelet's fixed socket. The directory
+    may be there before `up` (another run left it, or it is the host's), the socket too (a
+    stale one: preflight refuses a live one); our kubelet replaces it, and `down` removes it
+    (and the directory only if `up` made it)."""
+    from tools.cluster.local import lifecycle, teardown
+
+    existing = tmp_path / "device-plugins"
+    existing.mkdir()
+    made = tmp_path / "results"
+    foreign = existing / "other.sock"
+    foreign.write_text("")
+    (existing / "kubelet.sock").write_text("")  # a stale one, left by an earlier kubelet
+    monkeypatch.setattr(lifecycle, "OUTSIDE_DIRS", {existing: ("kubelet.sock",), made: ()})
+    monkeypatch.setattr(lifecycle, "HOST_PATHS", ())
+    lifecycle._record_outside_dirs(layout)
+    (existing / "kubelet.sock").write_text("")  # our kubelet starts: it replaces the socket
+    made.mkdir()
+    for entry in reversed(state.entries(layout)):
+        teardown._undo(entry, lambda line: None)
+    assert not (existing / "kubelet.sock").exists()
+    assert foreign.exists() and existing.is_dir()  # not ours: left alone
+    assert not made.exists()

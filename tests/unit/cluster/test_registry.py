@@ -133,13 +133,20 @@ def test_binds_loopback_only(store: Path) -> None:
 
 def test_command_and_hosts_toml() -> None:
     argv = registry.registry_command(Path("/store"), 5123)
-    assert argv[1:] == ["-m", "tools.cluster.local.registry", "/store", "--port", "5123"]
+    assert argv[1:] == [
+        "-m", "tools.cluster.local.registry", "/store", "--port", "5123", "--host", "127.0.0.1",
+    ]  # fmt: skip
     files = registry.hosts_toml(5123)
     assert set(files) == {"docker.io", "registry.k8s.io", "_default"}
     for content in files.values():
         assert 'server = "http://127.0.0.1:5123"' in content
         assert '[host."http://127.0.0.1:5123"]' in content
         assert 'capabilities = ["pull", "resolve"]' in content
+    # The local cluster's: on the first node's address, which every node reaches.
+    argv = registry.registry_command(Path("/store"), 5123, "10.152.182.1")
+    assert argv[-2:] == ["--host", "10.152.182.1"]
+    files = registry.hosts_toml(5123, "10.152.182.1")
+    assert all('server = "http://10.152.182.1:5123"' in c for c in files.values())
 
 
 def test_bad_store_is_a_clear_error(tmp_path: Path) -> None:

@@ -6,11 +6,16 @@ pass or to fail in one precise way; the assertions read its JSON report and its 
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.unit.doctest.project import Run, make_project, run_doctest
+from tests.unit.doctest.project import REPO, Run, make_project, run_doctest
 
 # Line numbers matter below: they are the *source* lines the harness must report.
 STATE = """\
@@ -464,3 +469,99 @@ def test_pages_run_under_xdist_with_the_controller_cluster(tmp_path: Path) -> No
         "failed": 1,
         "skipped": 0,
     }
+
+
+def test_a_timeout_means_the_stated_time(tmp_path: Path) -> None:
+    # A loop in a console block went on after its `sleep` was killed: timeout=2 took 4 s.
+    page = "<!-- doctest: timeout=2 -->\n```console\n$ while true; do sleep 1; done\n```\n"
+    root = make_project(tmp_path, {"t.md": page})
+    result = run_doctest(root)
+    e = result.example("t.md", 2)
+    assert e["status"] == "failed" and e["reason"].startswith("docs/fr/t.md:3: timeout after 2 s")
+    assert 2 <= e["duration_s"] < 2.5, e
+
+
+def _timed_page(name: str, log: Path, exclusive: bool = False) -> str:
+    head = '<!-- doctest: page exclusive reason="tout le cluster" -->\n\n' if exclusive else ""
+    return (
+        f"{head}```bash\necho {name} start $(date +%s.%N) >> {log}\nsleep 1\n"
+        f"echo {name} end $(date +%s.%N) >> {log}\n```\n\n```console\n$ echo {name}\n{name}\n```\n"
+    )
+
+
+def test_pages_run_at_the_same_time_and_exclusive_pages_alone(tmp_path: Path) -> None:
+    log = tmp_path / "times.log"
+    pages = {
+        "a.md": _timed_page("a", log),
+        "b.md": _timed_page("b", log),
+        "c.md": _timed_page("c", log, exclusive=True),
+        "d.md": _timed_page("d", log),
+    }
+    root = make_project(tmp_path / "p", pages)
+    result = run_doctest(root, "--jobs", "3")
+    assert result.returncode == 0, result.output
+    spans: dict[str, list[float]] = {}
+    for line in log.read_text().splitlines():
+        name, _, at = line.split()
+        spans.setdefault(name, []).append(float(at))
+    overlap = lambda x, y: spans[x][0] < spans[y][1] and spans[y][0] < spans[x][1]  # noqa: E731
+    assert overlap("a", "b") and overlap("b", "d") and overlap("a", "d")
+    assert not any(overlap("c", other) for other in "abd")
+    run = result.report["run"]
+    assert run["jobs"] == 3
+    assert run["pages_s"] > run["duration_s"] * 1.2, run  # overlapped
+    # pytest's order, whatever the order in which pages finished.
+    ids = [line.split(" ")[0] for line in result.output.splitlines() if line.startswith("docs/fr/")]
+    assert ids == ["docs/fr/a.md", "docs/fr/b.md", "docs/fr/c.md", "docs/fr/d.md"], ids
+    assert list(result.report["pages"]) == sorted(f"docs/fr/{p}" for p in pages)
+
+
+def test_one_page_at_a_time_with_jobs_1(tmp_path: Path) -> None:
+    log = tmp_path / "times.log"
+    root = make_project(
+        tmp_path / "p", {"a.md": _timed_page("a", log), "b.md": _timed_page("b", log)}
+    )
+    result = run_doctest(root, "--jobs", "1")
+    assert result.returncode == 0 and result.report["run"]["jobs"] == 1
+    starts_ends = [line.split()[:2] for line in log.read_text().splitlines()]
+    assert starts_ends == [["a", "start"], ["a", "end"], ["b", "start"], ["b", "end"]]
+
+
+def test_bench_runs_serial_then_parallel_and_prints_the_ratio(tmp_path: Path) -> None:
+    log = tmp_path / "times.log"
+    pages = {"a.md": _timed_page("a", log), "b.md": _timed_page("b", log)}
+    root = make_project(tmp_path / "p", pages)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.doctest.bench", "--cluster=none", "-p", "no:cacheprovider"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {
+        line.split()[0]: line.split()
+        for line in proc.stdout.splitlines()
+        if line.startswith(("serial ", "parallel ")) and "/" not in line
+    }
+    serial, parallel = (float(rows[k][1].rstrip("s")) for k in ("serial", "parallel"))
+    assert rows["serial"][3] == "1" and rows["parallel"][3] == "2"
+    assert parallel < serial
+    ratio = float(proc.stdout.split("parallel / serial: ", 1)[1].split()[0])
+    assert abs(ratio - parallel / serial) < 0.05
+    assert json.loads((root / "reports/bench-serial.json").read_text())["run"]["jobs"] == 1
+
+
+def test_stopping_early_stops_the_pages_that_run_beside(tmp_path: Path) -> None:
+    # -x: the first failure ends the run; the page running beside it is stopped, and its
+    # cleanup still runs, in its own shell.
+    mark = tmp_path / "mark"
+    slow = (
+        "```bash\nVU=oui\nsleep 30\n```\n\n"
+        f'<!-- doctest: cleanup\n```bash\necho "$VU" > {mark}\n```\n-->\n'
+    )
+    root = make_project(tmp_path / "p", {"a.md": "```bash\nfalse\n```\n", "b.md": slow})
+    t = time.monotonic()
+    result = run_doctest(root, "-x")
+    assert time.monotonic() - t < 20, result.output
+    assert result.returncode == 1
+    assert mark.read_text() == "oui\n"

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tools.doctest import isolation
 from tools.doctest.isolation import (
+    JOURNAL,
+    Change,
     ObjectRef,
     PageLock,
     _fingerprint,
+    encode_journal,
+    journal_changes,
     leaks,
     namespace_for,
+    namespaces_created_by,
     page_kubeconfig,
+    read_journal,
+    ref_of,
+    restorable,
     split,
+    undo,
 )
 
 
@@ -157,3 +168,111 @@ def test_one_lock_per_api_server(tmp_path: Path) -> None:
     # New credentials after a restart of the same cluster: still the same lock.
     assert key("https://10.152.182.1:6443", "a") == key("https://10.152.182.1:6443", "b")
     assert key("https://10.152.182.1:6443", "a") != key("https://127.0.0.1:40123", "a")
+
+
+def _obj(kind: str, ns: str, name: str, uid: str, **content: object) -> dict:
+    meta = {"name": name, "uid": uid, "resourceVersion": "7"}
+    if ns:
+        meta["namespace"] = ns
+    return {"apiVersion": "v1", "kind": kind, "metadata": meta, **content}
+
+
+def test_journal_round_trip_and_its_size_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    saved = {"u1": restorable(_obj("ConfigMap", "kube-system", "coredns", "u1", data={"a": "1"}))}
+    assert "resourceVersion" not in saved["u1"]["metadata"]
+    text = encode_journal("docs/fr/p.md", saved)
+    assert read_journal({JOURNAL: text}) == {"page": "docs/fr/p.md", "saved": saved}
+    assert read_journal({JOURNAL: "not base64 gzip"}) is None
+    assert read_journal({}) is None
+    monkeypatch.setattr(isolation, "JOURNAL_BUDGET", 10)
+    small = read_journal({JOURNAL: encode_journal("docs/fr/p.md", saved)})
+    assert small == {"page": "docs/fr/p.md", "saved": {"u1": None}}
+
+
+def test_what_a_dead_run_changed_comes_from_its_journal() -> None:
+    before = _obj("ConfigMap", "kube-system", "coredns", "u1", data={"Corefile": "a"})
+    journal = {"page": "p.md", "saved": {"u1": restorable(before), "u2": None}}
+    now = [
+        _obj("ConfigMap", "kube-system", "coredns", "u1", data={"Corefile": "a\nlog"}),
+        _obj("Namespace", "", "labo-dns", "u3"),  # named by the page, new: its own
+        _obj("Namespace", "", "ailleurs", "u4"),  # someone else's
+        _obj("Service", "default", "kubernetes", "u2"),  # existed before (UID known)
+    ]
+    text = "microk8s kubectl create namespace labo-dns; coredns; kubernetes"
+    changes = [str(c) for c in journal_changes(journal, now, text)]
+    assert changes == [
+        "changed and not restored: ConfigMap kube-system/coredns",
+        "created and left behind: Namespace labo-dns",
+    ]
+
+
+def test_namespaces_a_page_creates_are_known_by_name() -> None:
+    text = (
+        "$ microk8s kubectl create namespace labo-dns\n"
+        "```yaml\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: boutique\n```\n"
+        "kubectl create ns doctest-x\n"
+    )
+    assert namespaces_created_by(text) == {"labo-dns", "boutique"}
+
+
+FAKE_KUBECTL = """#!/bin/bash
+# Logs each call with what it read on stdin; `get -f -` answers the object as it is now.
+input=$(cat)
+printf '%s\\n%s\\n---\\n' "$*" "$input" >> "$FAKE_LOG"
+case "$*" in
+  *" get -f - -o json") echo '{"metadata": {"resourceVersion": "42",
+    "annotations": {"deployment.kubernetes.io/revision": "5"}}}' ;;
+esac
+"""
+
+
+def test_undo_restores_recreates_and_deletes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "kubectl"
+    fake.write_text(FAKE_KUBECTL)
+    fake.chmod(0o755)
+    monkeypatch.setenv("RESEAU_K8S_KUBECTL", str(fake))
+    monkeypatch.setenv("FAKE_LOG", str(tmp_path / "log"))
+    deploy = _obj("Deployment", "kube-system", "coredns", "u1", spec={"replicas": 1})
+    deploy["apiVersion"] = "apps/v1"
+    deploy["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1", "x": "y"}
+    role = _obj("ClusterRole", "", "lecteur", "u2", rules=[])
+    role["apiVersion"] = "rbac.authorization.k8s.io/v1"
+    saved = {"u1": restorable(deploy), "u2": restorable(role)}
+    changes = [
+        Change("created and left behind", ref_of(_obj("Namespace", "", "labo-dns", "u3"))),
+        Change("created and left behind", ref_of(_obj("ConfigMap", "kube-system", "x", "u4"))),
+        Change("deleted", ref_of(role)),
+        Change("changed and not restored", ref_of(deploy)),
+    ]
+    done, failed = undo(tmp_path / "kubeconfig", changes, saved)
+    assert failed == []
+    assert done == [
+        "restored Deployment kube-system/coredns",
+        "recreated ClusterRole lecteur",
+        "deleted ConfigMap kube-system/x",
+        "deleted Namespace labo-dns",
+    ]
+    calls = [c.split("\n", 1) for c in (tmp_path / "log").read_text().split("\n---\n") if c]
+    replace = next(json.loads(body) for argv, body in calls if " replace -f -" in argv)
+    assert replace["spec"] == {"replicas": 1}
+    assert replace["metadata"]["resourceVersion"] == "42"  # the current one
+    # The Deployment's revision stays what the controller says now; the rest is the copy.
+    assert replace["metadata"]["annotations"] == {
+        "deployment.kubernetes.io/revision": "5",
+        "x": "y",
+    }
+    assert "uid" not in replace["metadata"]
+    create = next(json.loads(body) for argv, body in calls if " create -f -" in argv)
+    assert create["kind"] == "ClusterRole" and "uid" not in create["metadata"]
+    delete = next(json.loads(body) for argv, body in calls if " delete -f -" in argv)
+    assert delete == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "x", "namespace": "kube-system"},
+    }
+    # A namespace goes without waiting, its Pods given one second instead of thirty.
+    argvs = [argv for argv, _ in calls]
+    assert any(" delete namespace labo-dns --ignore-not-found --wait=false" in a for a in argvs)
+    assert any(" delete pods --all -n labo-dns --grace-period=1" in a for a in argvs)

@@ -65,6 +65,12 @@ def test_ellipsis_lines(expected: str, actual: str, matched: bool) -> None:
             "10.1.0.5 dev cali0123456789a scope link",
         ),
         ("port", "from 10.1.0.5:43210", "from 10.1.0.5:51234"),
+        (  # tcpdump writes an address and its port with a dot
+            "port",
+            "IP 10.152.182.1.55070 > 10.152.182.2.4789: VXLAN",
+            "IP 10.152.182.1.49012 > 10.152.182.2.4789: VXLAN",
+        ),
+        ("ip", "IP 10.1.189.3.80 > 10.1.0.9.35000", "IP 10.1.145.129.80 > 10.1.0.9.35000"),
         (
             "uid",
             "uid: 0d5f6c3e-8a2b-4c1d-9e7f-112233445566",
@@ -85,6 +91,12 @@ def test_each_kind_matches_another_value_of_its_kind(kind: str, expected: str, a
         ({"hash"}, "web-7d4b9c8f5d-x2k9p", "api-7d4b9c8f5d-x2k9p"),
         ({"number"}, "READY 1", "READY one"),
         ({"ip"}, "10.1.0.5", "10.1.0.5 extra"),
+        # A well-known port after a tcpdump address stays literal, whatever else varies.
+        (
+            {"ip", "port", "number"},
+            "10.1.0.5.41000 > 10.1.0.6.4789:",
+            "10.1.0.5.41000 > 10.1.0.6.4790:",
+        ),
     ],
 )
 def test_placeholders_do_not_match_other_shapes(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tools.doctest import retry
@@ -11,6 +13,7 @@ from tools.doctest.retry import until_passed
 @pytest.fixture(autouse=True)
 def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(retry, "PAUSE", 0.01)
+    monkeypatch.setattr(retry, "FIRST_PAUSE", 0.01)
 
 
 def test_without_retry_one_attempt_with_the_whole_timeout() -> None:
@@ -41,3 +44,37 @@ def test_a_hopeless_result_ends_the_retries() -> None:
         lambda limit: "lost", lambda r: False, timeout=60, retry=30, hopeless=lambda r: r == "lost"
     )
     assert (outcome.passed, outcome.attempts) == (False, 1)
+
+
+def test_an_interrupted_run_ends_the_retries() -> None:
+    cancel = threading.Event()
+    cancel.set()
+    outcome = until_passed(lambda limit: 1, lambda r: r == 0, timeout=60, retry=30, cancel=cancel)
+    assert (outcome.passed, outcome.attempts) == (False, 1)
+
+
+def test_pauses_start_short_and_grow(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(retry, "PAUSE", 2.0)
+    monkeypatch.setattr(retry, "FIRST_PAUSE", 0.25)
+    monkeypatch.setattr(retry.time, "sleep", slept.append)
+    results = iter([1] * 8 + [0])
+    outcome = until_passed(lambda limit: next(results), lambda r: r == 0, timeout=60, retry=300)
+    assert outcome.passed and outcome.attempts == 9
+    assert slept[:3] == [0.25, 0.375, 0.5625] and slept[-1] == 2.0
+    assert slept == sorted(slept)
+
+
+def test_a_hung_attempt_leaves_room_for_others() -> None:
+    # A curl to a Service whose rules were not there yet hung for the whole retry=30.
+    limits: list[float] = []
+    results = iter(["hung", "hung", "ok"])
+
+    def attempt(limit: float) -> str:
+        limits.append(limit)
+        return next(results)
+
+    outcome = until_passed(attempt, lambda r: r == "ok", timeout=60, retry=30)
+    assert outcome.passed and outcome.attempts == 3
+    assert limits[0] == 10.0  # a third of retry=30
+    assert until_passed(lambda limit: limit, lambda r: True, timeout=60, retry=300).result == 60

@@ -82,9 +82,29 @@ def test_timeout_kills_the_command_and_keeps_the_shell(shell: BashSession) -> No
     assert shell.run("echo $KEEP", 5).output == "yes\n"
 
 
+def test_a_busy_loop_is_stopped_at_its_timeout_and_the_shell_kept(shell: BashSession) -> None:
+    shell.run("KEEP=yes", 5)
+    for script in ("while :; do :; done", "f() { while :; do :; done; }\nf"):
+        t = time.monotonic()
+        r = shell.run(script, 0.5)
+        assert r.timed_out and r.status != 0 and not r.shell_lost
+        assert time.monotonic() - t < 1.0
+    assert shell.run("echo $KEEP", 5).output == "yes\n"
+
+
+def test_a_console_loop_ends_at_its_timeout(shell: BashSession) -> None:
+    # Not strict: killing the loop's `sleep` alone would let the loop go on.
+    for script in ("for i in 1 2 3; do sleep 10; done", "while true; do sleep 1; done"):
+        t = time.monotonic()
+        r = shell.run(script, 1, strict=False)
+        assert r.timed_out and r.status != 0 and not r.shell_lost
+        assert time.monotonic() - t < 1.5, script
+
+
 def test_a_stuck_shell_is_replaced(shell: BashSession) -> None:
     shell.run("KEEP=yes", 5)
-    r = shell.run("while :; do :; done", 0.5)
+    # A block that ignores the stop signal and loops on builtins: only killing bash ends it.
+    r = shell.run("trap '' USR1; while :; do :; done", 0.5)
     assert r.timed_out and r.shell_lost
     r = shell.run("echo ${KEEP:-gone}", 5)
     assert r.output == "gone\n" and shell.restarts == 1

@@ -249,10 +249,13 @@ def on_pod_network(obj: dict[str, Any]) -> bool:
     return template is not None and not template.get("hostNetwork", False)
 
 
-def images(objects: list[dict[str, Any]]) -> list[str]:
-    """Every image the objects run (init containers included), in order, once each."""
+def images(objects: list[dict[str, Any]], daemonsets_only: bool = False) -> list[str]:
+    """Every image the objects run (init containers included), in order, once each; only the
+    DaemonSets' (what every node runs) with `daemonsets_only`."""
     found: list[str] = []
     for obj in objects:
+        if daemonsets_only and obj.get("kind") != "DaemonSet":
+            continue
         template = obj.get("spec", {}).get("template", {}).get("spec", {})
         for container in template.get("initContainers", []) + template.get("containers", []):
             if container["image"] not in found:

@@ -10,6 +10,7 @@ access.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,17 +19,26 @@ from typing import Any
 import yaml
 
 from tools.cluster.local import settings, upstream_dns
-from tools.cluster.local.pki import Pki
-from tools.cluster.local.settings import Layout
+from tools.cluster.local.kubeconfig import kubelet_name
+from tools.cluster.local.pki import Pki, kubelet_cert
+from tools.cluster.local.settings import Layout, Node, NodePaths
 
-# The kubelet's cgroup root: every pod cgroup lives under it, in each hierarchy, so that
-# `down` removes exactly what the cluster created.
+# The kubelets' cgroup root: every pod cgroup lives under it, in each hierarchy, so that
+# `down` removes exactly what the cluster created. Each node beyond the first has its own
+# below it (see `cgroup_root`).
 CGROUP_ROOT = "/reseau-k8s"
+
+
+def cgroup_root(node: Node) -> str:
+    """The node's kubelet cgroupRoot: two kubelets never share the pods' cgroups."""
+    return CGROUP_ROOT if node.is_host else f"{CGROUP_ROOT}/{node.name}"
 
 
 @dataclass(frozen=True)
 class Context:
-    """Everything a component's configuration depends on."""
+    """Everything a component's configuration depends on. `node_ip` is the first node's
+    address, where the control plane listens; `node` is the node whose programs are being
+    configured (the first one unless set)."""
 
     layout: Layout
     pki: Pki
@@ -36,12 +46,24 @@ class Context:
     bin_dir: Path
     runc: Path
     pause_image: str
+    node: Node | None = None
 
     def bin(self, name: str) -> str:
         return str(self.bin_dir / name)
 
     def kubeconfig(self, name: str) -> str:
         return str(self.layout.kubeconfigs / f"{name}.conf")
+
+    @property
+    def this_node(self) -> Node:
+        return self.node or Node(1, settings.NODE_NAME, self.node_ip)
+
+    @property
+    def paths(self) -> NodePaths:
+        return self.layout.node(self.this_node)
+
+    def for_node(self, node: Node) -> Context:
+        return dataclasses.replace(self, node=node)
 
 
 def _flags(values: dict[str, Any]) -> list[str]:
@@ -172,18 +194,63 @@ def controller_manager_argv(ctx: Context) -> list[str]:
     ]
 
 
+# A pod that names no node goes to the first node, as on the single machine most readers run
+# MicroK8s on; the other nodes run what is placed on them (nodeName, a nodeSelector or an
+# affinity on kubernetes.io/hostname, DaemonSets). The preference is the scheduler's own
+# (NodeAffinity's addedAffinity, weighted above every other score), not written in any pod.
+FIRST_NODE_PREFERENCE_WEIGHT = 50
+
+
+def scheduler_config(ctx: Context) -> dict[str, Any]:
+    first = {
+        "weight": 100,
+        "preference": {
+            "matchExpressions": [
+                {"key": "kubernetes.io/hostname", "operator": "In", "values": [settings.NODE_NAME]}
+            ]
+        },
+    }
+    return {
+        "apiVersion": "kubescheduler.config.k8s.io/v1",
+        "kind": "KubeSchedulerConfiguration",
+        "clientConnection": {"kubeconfig": ctx.kubeconfig("scheduler")},
+        "leaderElection": {"leaderElect": False},
+        "profiles": [
+            {
+                "schedulerName": "default-scheduler",
+                "plugins": {
+                    "multiPoint": {
+                        "enabled": [
+                            {"name": "NodeAffinity", "weight": FIRST_NODE_PREFERENCE_WEIGHT}
+                        ]
+                    }
+                },
+                "pluginConfig": [
+                    {
+                        "name": "NodeAffinity",
+                        "args": {
+                            "addedAffinity": {
+                                "preferredDuringSchedulingIgnoredDuringExecution": [first]
+                            }
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
 def scheduler_argv(ctx: Context) -> list[str]:
     kubeconfig = ctx.kubeconfig("scheduler")
     return [
         ctx.bin("kube-scheduler"),
         *_flags(
             {
-                "kubeconfig": kubeconfig,
+                "config": ctx.layout.config / "scheduler.yaml",
                 "authentication-kubeconfig": kubeconfig,
                 "authorization-kubeconfig": kubeconfig,
                 "bind-address": settings.LOOPBACK,
                 "secure-port": settings.SCHEDULER_PORT,
-                "leader-elect": False,
                 "profiling": False,
                 "v": 1,
             }
@@ -200,8 +267,9 @@ def _toml(value: Any) -> str:
 
 
 def containerd_config(ctx: Context) -> str:
-    """containerd 2.x configuration (version 3): every path under the state directory."""
-    layout = ctx.layout
+    """containerd 2.x configuration (version 3): every path under the state directory, the
+    node's own (its socket, content, state, CNI files); the registry mirrors are shared."""
+    layout = ctx.paths
     cri_images = 'plugins."io.containerd.cri.v1.images"'
     cri_runtime = 'plugins."io.containerd.cri.v1.runtime"'
     runc = f"{cri_runtime}.containerd.runtimes.runc"
@@ -244,7 +312,7 @@ def containerd_config(ctx: Context) -> str:
         f"  sandbox = {_toml(ctx.pause_image)}",
         "",
         f"[{cri_images}.registry]",
-        f"  config_path = {_toml(str(layout.registry_hosts))}",
+        f"  config_path = {_toml(str(ctx.layout.registry_hosts))}",
         "",
         f"[{cri_runtime}]",
         "  netns_mounts_under_state_dir = true",
@@ -286,21 +354,22 @@ def containerd_config(ctx: Context) -> str:
 
 
 def containerd_argv(ctx: Context) -> list[str]:
-    return [ctx.bin("containerd"), "--config", str(ctx.layout.config / "containerd.toml")]
+    return [ctx.bin("containerd"), "--config", str(ctx.paths.config / "containerd.toml")]
 
 
 def kubelet_config(ctx: Context) -> dict[str, Any]:
     pki = ctx.pki
+    node = ctx.this_node
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
-        "address": ctx.node_ip,
+        "address": node.ip,
         "port": settings.KUBELET_PORT,
         "readOnlyPort": 0,
         "healthzBindAddress": settings.LOOPBACK,
         "healthzPort": settings.KUBELET_HEALTHZ_PORT,
-        "tlsCertFile": str(pki.cert("kubelet")),
-        "tlsPrivateKeyFile": str(pki.key("kubelet")),
+        "tlsCertFile": str(pki.cert(kubelet_cert(node))),
+        "tlsPrivateKeyFile": str(pki.key(kubelet_cert(node))),
         "rotateCertificates": False,
         "serverTLSBootstrap": False,
         "authentication": {
@@ -309,19 +378,20 @@ def kubelet_config(ctx: Context) -> dict[str, Any]:
             "x509": {"clientCAFile": str(pki.ca_cert)},
         },
         "authorization": {"mode": "Webhook"},
-        "containerRuntimeEndpoint": f"unix://{ctx.layout.containerd_socket}",
+        "containerRuntimeEndpoint": f"unix://{ctx.paths.containerd_socket}",
         # This host: cgroup v1 (hybrid), no systemd, swap tolerated.
         "cgroupDriver": "cgroupfs",
-        "cgroupRoot": CGROUP_ROOT,
+        "cgroupRoot": cgroup_root(node),
         "failCgroupV1": False,
         "failSwapOn": False,
         "clusterDomain": settings.CLUSTER_DOMAIN,
         "clusterDNS": [settings.DNS_SERVICE_IP],
         # The Node's resolv.conf is the cluster's own, never the host's (its search domains and
-        # nameservers do not leak into pods): one nameserver, the local upstream DNS on the node
-        # address (upstream_dns.py), which CoreDNS (`dnsPolicy: Default`) forwards to.
-        "resolvConf": str(ctx.layout.resolv_conf),
-        "podLogsDir": str(ctx.layout.pod_logs),
+        # nameservers do not leak into pods): one nameserver, the local upstream DNS on the
+        # first node's address (upstream_dns.py), which CoreDNS (`dnsPolicy: Default`)
+        # forwards to.
+        "resolvConf": str(ctx.paths.resolv_conf),
+        "podLogsDir": str(ctx.paths.pod_logs),
         # The kubelet's helper chains stay, as on MicroK8s: KUBE-IPTABLES-HINT (mangle) is how
         # Felix, like iptables-wrappers, sees which iptables back-end the node uses; without it
         # Felix probes the legacy back-end too, which creates legacy tables on the host.
@@ -355,15 +425,16 @@ def kubelet_config(ctx: Context) -> dict[str, Any]:
 
 
 def kubelet_argv(ctx: Context) -> list[str]:
+    node = ctx.this_node
     return [
         ctx.bin("kubelet"),
         *_flags(
             {
-                "config": ctx.layout.config / "kubelet.yaml",
-                "kubeconfig": ctx.kubeconfig("kubelet"),
-                "root-dir": ctx.layout.kubelet,
-                "hostname-override": settings.NODE_NAME,
-                "node-ip": ctx.node_ip,
+                "config": ctx.paths.config / "kubelet.yaml",
+                "kubeconfig": ctx.kubeconfig(kubelet_name(node)),
+                "root-dir": ctx.paths.kubelet,
+                "hostname-override": node.name,
+                "node-ip": node.ip,
                 "v": 1,
             }
         ),
@@ -371,19 +442,20 @@ def kubelet_argv(ctx: Context) -> list[str]:
 
 
 def kube_proxy_config(ctx: Context) -> dict[str, Any]:
+    node = ctx.this_node
     return {
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
         "kind": "KubeProxyConfiguration",
         "clientConnection": {"kubeconfig": ctx.kubeconfig("kube-proxy")},
-        "hostnameOverride": settings.NODE_NAME,
+        "hostnameOverride": node.name,
         "mode": "iptables",
         "clusterCIDR": settings.POD_CIDR,
         "detectLocalMode": "ClusterCIDR",
-        "bindAddress": ctx.node_ip,
+        "bindAddress": node.ip,
         "healthzBindAddress": f"{settings.LOOPBACK}:{settings.KUBE_PROXY_HEALTHZ_PORT}",
         "metricsBindAddress": f"{settings.LOOPBACK}:{settings.KUBE_PROXY_METRICS_PORT}",
         # NodePorts answer on the node address only, never on the machine's NIC.
-        "nodePortAddresses": [f"{ctx.node_ip}/32"],
+        "nodePortAddresses": [f"{node.ip}/32"],
         # Zero: leave the host's conntrack sysctls alone (they are not namespaced here).
         "conntrack": {
             "maxPerCore": 0,
@@ -406,12 +478,12 @@ def kube_proxy_config(ctx: Context) -> dict[str, Any]:
 def kube_proxy_argv(ctx: Context) -> list[str]:
     return [
         ctx.bin("kube-proxy"),
-        f"--config={ctx.layout.config / 'kube-proxy.yaml'}",
+        f"--config={ctx.paths.config / 'kube-proxy.yaml'}",
         "--v=1",
     ]
 
 
-def configured_cni_plugin(layout: Layout) -> str:
+def configured_cni_plugin(layout: NodePaths) -> str:
     """The network plugin the node's CNI configuration runs (the first plugin of the first
     file containerd reads), "" when there is none: what the cluster really uses, read back
     rather than assumed."""
@@ -427,15 +499,18 @@ def configured_cni_plugin(layout: Layout) -> str:
 
 
 def write_configs(ctx: Context) -> None:
-    """Write every configuration file (containerd, kubelet, kube-proxy, the Node's resolv.conf
-    and its upstream DNS server's Corefile).
+    """Write the node's configuration files (containerd, kubelet, kube-proxy, the Node's
+    resolv.conf), and with the first node's, the scheduler's and the Corefile of the upstream
+    DNS server that every node's resolv.conf names.
 
     The CNI configuration is Calico's install-cni's to write, as on MicroK8s.
     """
-    layout = ctx.layout
-    layout.config.mkdir(mode=0o700, parents=True, exist_ok=True)
-    (layout.config / "containerd.toml").write_text(containerd_config(ctx))
-    (layout.config / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(ctx)))
-    (layout.config / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config(ctx)))
-    layout.resolv_conf.write_text(upstream_dns.resolv_conf(ctx.node_ip))
-    upstream_dns.write_config(layout, ctx.node_ip)
+    paths = ctx.paths
+    paths.config.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (paths.config / "containerd.toml").write_text(containerd_config(ctx))
+    (paths.config / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(ctx)))
+    (paths.config / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config(ctx)))
+    paths.resolv_conf.write_text(upstream_dns.resolv_conf(ctx.node_ip))
+    if ctx.this_node.is_host:
+        (paths.config / "scheduler.yaml").write_text(yaml.safe_dump(scheduler_config(ctx)))
+        upstream_dns.write_config(ctx.layout, ctx.node_ip)

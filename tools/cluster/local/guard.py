@@ -9,13 +9,20 @@ run before the filter table, and they never accept for good: in netfilter an acc
 one base chain (the next one still runs), while a reject ends the packet. So the guard holds
 whatever order the other chains are in.
 
+Each node has the same table in its own network namespace (the first node's is the
+machine's), with its own address.
+
 - forward: traffic from the pods (a `cali*` interface or the pod range) may only go to the
-  pods, the Services or the node address; IPv6 from the pods goes nowhere (the pods have
-  none but link-local addresses).
-- input: the pods may ask the host itself only for the apiserver, the kubelet and the
-  upstream DNS (UDP and TCP 53: what CoreDNS forwards to, see upstream_dns.py) on the node
-  address, and ping it or the VXLAN tunnel address.
-- output: a packet of the host that a Service rule translated must land on a pod, the node or
+  pods, the Services or the nodes; IPv6 from the pods goes nowhere (the pods have none but
+  link-local addresses). What comes from the nodes' link (the bridge between the nodes, on
+  the machine) may only go back onto it, from a node to a node, as VXLAN or ping: never
+  routed anywhere else.
+- input: the pods may ask the node itself only for the apiserver and the kubelet on the node
+  address, and ping it or the VXLAN tunnel address. The other nodes may reach the apiserver,
+  the kubelet and the image registry on the node address, send it VXLAN and ping it. On the
+  first node, the pods and the other nodes may also ask the upstream DNS (UDP and TCP 53:
+  what CoreDNS forwards to, see upstream_dns.py).
+- output: a packet of the node that a Service rule translated must land on a pod, a node or
   loopback (a hand-written EndpointSlice could otherwise lead off the machine).
 """
 
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Sequence
 from typing import Any, Final
 
 from tools.cluster.local import settings, upstream_dns
@@ -47,25 +55,63 @@ def _comment(text: str) -> str:
     return f'comment "reseau-k8s: {text}"'
 
 
-def chains(node_ip: str) -> dict[str, list[str]]:
-    """Each chain of the table and its rules, as `nft list table` prints them."""
+VXLAN_PORT: Final = 4789
+
+
+def chains(node_ip: str, registry_port: int | None = None) -> dict[str, list[str]]:
+    """Each chain of the table of the node at `node_ip` and its rules, as `nft list table`
+    prints them. `registry_port`: the image registry's, on the first node."""
     pods, services = settings.POD_CIDR, settings.SERVICE_CIDR
+    nodes = settings.node_range(node_ip)
+    link = f'"{settings.NODE_LINK}"'
+    between_nodes = f"oifname {link} ip saddr {nodes} ip daddr {nodes}"
+    node_services = [
+        f"ip daddr {node_ip} tcp dport {settings.APISERVER_PORT} accept "
+        + _comment("node to apiserver"),
+        f"ip daddr {node_ip} tcp dport {settings.KUBELET_PORT} accept "
+        + _comment("node to kubelet"),
+    ]
+    if registry_port is not None:
+        node_services.append(
+            f"ip daddr {node_ip} tcp dport {registry_port} accept "
+            + _comment("node to image registry")
+        )
+
+    # The first node (the one with the registry) runs the upstream DNS that every node's
+    # resolv.conf names: CoreDNS's `forward . /etc/resolv.conf`.
+    def to_upstream_dns(who: str) -> list[str]:
+        if registry_port is None:
+            return []
+        return [
+            f"ip daddr {node_ip} {proto} dport {upstream_dns.PORT} accept "
+            + _comment(f"{who} to upstream DNS")
+            for proto in ("udp", "tcp")
+        ]
+
     return {
         "forward": [
             f"meta nfproto ipv6 iifname {POD_INTERFACES} {REJECT} {_comment('no IPv6 from pods')}",
             f"iifname {POD_INTERFACES} jump pod-forward",
             f"ip saddr {pods} jump pod-forward",
+            f"iifname {link} jump node-forward",
         ],
         "pod-forward": [
             f"ip daddr {pods} accept {_comment('pod to pod')}",
             f"ip daddr {services} accept {_comment('pod to Service')}",
-            f"ip daddr {node_ip} accept {_comment('pod to node')}",
+            f"ip daddr {nodes} accept {_comment('pod to node')}",
             f"{REJECT} {_comment('pods never leave the machine')}",
+        ],
+        "node-forward": [
+            f"ct state established,related accept {_comment('replies')}",
+            f"{between_nodes} udp dport {VXLAN_PORT} accept {_comment('VXLAN between nodes')}",
+            f"{between_nodes} meta l4proto icmp accept {_comment('ping between nodes')}",
+            f"{REJECT} {_comment('the nodes link leads nowhere else')}",
         ],
         "input": [
             f"meta nfproto ipv6 iifname {POD_INTERFACES} meta l4proto != ipv6-icmp {REJECT} "
             + _comment("no host service for pods over IPv6"),
             f"ip saddr {pods} jump pod-input",
+            f"iifname {link} ip saddr {nodes} jump node-input",
         ],
         "pod-input": [
             f"ct state established,related accept {_comment('replies to the host')}",
@@ -73,30 +119,33 @@ def chains(node_ip: str) -> dict[str, list[str]]:
             + _comment("pod to apiserver"),
             f"ip daddr {node_ip} tcp dport {settings.KUBELET_PORT} accept "
             + _comment("pod to kubelet"),
-            # CoreDNS's `forward . /etc/resolv.conf` (the Node's resolv.conf names it).
-            *(
-                f"ip daddr {node_ip} {proto} dport {upstream_dns.PORT} accept "
-                + _comment("pod to upstream DNS")
-                for proto in ("udp", "tcp")
-            ),
+            *to_upstream_dns("pod"),
             f"ip daddr {node_ip} meta l4proto icmp accept {_comment('ping node')}",
             f"ip daddr {pods} meta l4proto icmp accept {_comment('ping tunnel address')}",
             f"{REJECT} {_comment('no other host service for pods')}",
         ],
+        "node-input": [
+            f"ct state established,related accept {_comment('replies to the node')}",
+            *node_services,
+            *to_upstream_dns("node"),
+            f"ip daddr {node_ip} udp dport {VXLAN_PORT} accept {_comment('VXLAN from a node')}",
+            f"ip daddr {node_ip} meta l4proto icmp accept {_comment('ping from a node')}",
+            f"{REJECT} {_comment('no other service for the nodes')}",
+        ],
         "output": ["ct status dnat jump node-dnat"],
         "node-dnat": [
             f"ip daddr {pods} accept {_comment('node to pod via Service')}",
-            f"ip daddr {node_ip} accept {_comment('node to itself via Service')}",
+            f"ip daddr {nodes} accept {_comment('node to a node via Service')}",
             f"ip daddr 127.0.0.0/8 accept {_comment('loopback')}",
             f"{REJECT} {_comment('Services never lead off the machine')}",
         ],
     }
 
 
-def script(node_ip: str) -> str:
+def script(node_ip: str, registry_port: int | None = None) -> str:
     """The `nft -f` input creating the table (it is created whole, or not at all)."""
     lines = [f"table {FAMILY} {TABLE} {{"]
-    for name, rules in chains(node_ip).items():
+    for name, rules in chains(node_ip, registry_port).items():
         lines.append(f"\tchain {name} {{")
         if name in HOOKS:
             lines.append(f"\t\ttype filter hook {HOOKS[name]} priority {PRIORITY}; policy accept;")
@@ -106,10 +155,11 @@ def script(node_ip: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _nft(*args: str, stdin: str | None = None) -> str:
+def _nft(*args: str, stdin: str | None = None, enter: Sequence[str] = ()) -> str:
+    """`nft ARGS`, in a node's network namespace when `enter` is its nsenter prefix."""
     try:
         result = subprocess.run(
-            ["nft", *args], input=stdin, capture_output=True, text=True, check=False
+            [*enter, "nft", *args], input=stdin, capture_output=True, text=True, check=False
         )
     except FileNotFoundError as exc:
         raise GuardError("nft not found (Debian package nftables)") from exc
@@ -118,10 +168,16 @@ def _nft(*args: str, stdin: str | None = None) -> str:
     return result.stdout
 
 
-def install(layout: Layout, node_ip: str) -> None:
-    """Create the guard table (recorded first, so that `down` removes it even half-made)."""
+def install(layout: Layout, node_ip: str, registry_port: int | None = None) -> None:
+    """Create the machine's guard table (recorded first, so that `down` removes it even
+    half-made)."""
     record(layout, Entry("nft-table", {"family": FAMILY, "name": TABLE}))
-    _nft("-f", "-", stdin=script(node_ip))
+    _nft("-f", "-", stdin=script(node_ip, registry_port))
+
+
+def install_in(enter: Sequence[str], node_ip: str) -> None:
+    """Create the guard table of a node in its own network namespace (it goes with it)."""
+    _nft("-f", "-", stdin=script(node_ip), enter=enter)
 
 
 def exists(family: str = FAMILY, name: str = TABLE) -> bool:
@@ -146,9 +202,9 @@ def base_chains() -> list[dict[str, Any]]:
     return [c for c in _objects("chain", "ruleset") if "hook" in c]
 
 
-def listed_rules(chain: str) -> list[str]:
+def listed_rules(chain: str, enter: Sequence[str] = ()) -> list[str]:
     """The rules of one chain of the guard table, as nft prints them (handles dropped)."""
-    text = _nft("list", "chain", FAMILY, TABLE, chain)
+    text = _nft("list", "chain", FAMILY, TABLE, chain, enter=enter)
     rules = []
     for line in text.splitlines():
         line = line.strip()

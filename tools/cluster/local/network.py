@@ -67,7 +67,7 @@ def conflicts(prefixes: Iterable[str], node_ip: str, own_links: Iterable[str] = 
     `host_prefixes` (or a test).
     """
     ours = {
-        f"{node_ip}/32": "the node address",
+        settings.node_range(node_ip): "the nodes' range",
         settings.POD_CIDR: "the pod range",
         settings.SERVICE_CIDR: "the service range",
     }
@@ -165,17 +165,18 @@ def foreign_cluster_chains() -> list[str]:
 
 
 def create_node_link(layout: Layout, node_ip: str) -> None:
-    """The interface holding the node address, and the local route of the service range.
+    """The bridge holding the first node's address, and the local route of the service range.
 
-    A bridge without ports, not a dummy interface: this kernel has no dummy driver, and a
-    port-less bridge behaves the same (whatever is routed to it is discarded on the spot). No
-    ARP and no IPv6 link-local address: it never sends anything, not even a solicitation.
+    The nodes' bridge: the other nodes' namespaces plug into it (see nodes.py), as machines
+    into a switch; with a single node it has no port, and whatever is routed to it is
+    discarded on the spot (this kernel has no dummy driver; a port-less bridge behaves the
+    same). No IPv6 link-local address: nothing here speaks IPv6, not even a solicitation.
     """
     link = settings.NODE_LINK
     record(layout, Entry("link", {"name": link}))
     run(["ip", "link", "add", link, "type", "bridge"])
-    run(["ip", "link", "set", "dev", link, "arp", "off", "addrgenmode", "none"])
-    run(["ip", "addr", "add", f"{node_ip}/32", "dev", link])
+    run(["ip", "link", "set", "dev", link, "addrgenmode", "none"])
+    run(["ip", "addr", "add", f"{node_ip}/{settings.NODE_PREFIX}", "dev", link])
     run(["ip", "link", "set", link, "up"])
     route = [settings.SERVICE_CIDR, "dev", link, "src", node_ip]
     record(layout, Entry("route", {"route": route}))

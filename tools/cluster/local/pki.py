@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,10 +81,24 @@ def apiserver_dns_names() -> tuple[str, ...]:
     )
 
 
-def cert_specs(node_ip: str) -> list[CertSpec]:
-    """Every certificate of the cluster (the CA and the service-account keys aside)."""
-    node = settings.NODE_NAME
-    return [
+def kubelet_cert(node: settings.Node) -> str:
+    """The name of a node's kubelet serving certificate (the first node's is `kubelet`)."""
+    return "kubelet" if node.is_host else f"kubelet-{node.name}"
+
+
+def kubelet_client_cert(node: settings.Node) -> str:
+    """The name of a node's kubelet client certificate (its identity towards the apiserver)."""
+    return "kubelet-client" if node.is_host else f"kubelet-client-{node.name}"
+
+
+def _host(node_ip: str) -> list[settings.Node]:
+    return [settings.Node(1, settings.NODE_NAME, node_ip)]
+
+
+def cert_specs(node_ip: str, nodes: Sequence[settings.Node] = ()) -> list[CertSpec]:
+    """Every certificate of the cluster (the CA and the service-account keys aside): the
+    control plane's at `node_ip`, and each node's kubelet (`nodes`, the first one by default)."""
+    specs = [
         CertSpec(
             "apiserver",
             "kube-apiserver",
@@ -108,15 +123,28 @@ def cert_specs(node_ip: str) -> list[CertSpec]:
         CertSpec("controller-manager", "system:kube-controller-manager", client=True),
         CertSpec("scheduler", "system:kube-scheduler", client=True),
         CertSpec("kube-proxy", "system:kube-proxy", client=True),
-        CertSpec("kubelet-client", f"system:node:{node}", ("system:nodes",), client=True),
-        CertSpec(
-            "kubelet",
-            node,
-            server=True,
-            dns_names=(node,),
-            ip_addresses=(node_ip,),
-        ),
     ]
+    for node in nodes or _host(node_ip):
+        # The Node authorizer knows a kubelet by this name, and the apiserver reaches it at
+        # its node's address (--kubelet-preferred-address-types=InternalIP).
+        specs.append(
+            CertSpec(
+                kubelet_client_cert(node),
+                f"system:node:{node.name}",
+                ("system:nodes",),
+                client=True,
+            )
+        )
+        specs.append(
+            CertSpec(
+                kubelet_cert(node),
+                node.name,
+                server=True,
+                dns_names=(node.name,),
+                ip_addresses=(node.ip,),
+            )
+        )
+    return specs
 
 
 def _name(common_name: str, organizations: tuple[str, ...] = ()) -> x509.Name:
@@ -213,14 +241,15 @@ def issue(
     return key, builder.sign(ca_key, hashes.SHA256())
 
 
-def generate(directory: Path, node_ip: str) -> Pki:
+def generate(directory: Path, node_ip: str, nodes: Sequence[settings.Node] = ()) -> Pki:
     """Write the CA, every certificate of `cert_specs` and the service-account key pair."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    pki = Pki(directory, tuple(s.name for s in cert_specs(node_ip)))
+    specs = cert_specs(node_ip, nodes)
+    pki = Pki(directory, tuple(s.name for s in specs))
     ca_key, ca_cert = make_ca()
     write_private(pki.ca_key, _key_pem(ca_key))
     write_private(pki.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
-    for spec in cert_specs(node_ip):
+    for spec in specs:
         key, cert = issue(spec, ca_key, ca_cert)
         write_private(pki.key(spec.name), _key_pem(key))
         write_private(pki.cert(spec.name), cert.public_bytes(serialization.Encoding.PEM))
@@ -236,5 +265,5 @@ def generate(directory: Path, node_ip: str) -> Pki:
     return pki
 
 
-def load(directory: Path, node_ip: str) -> Pki:
-    return Pki(directory, tuple(s.name for s in cert_specs(node_ip)))
+def load(directory: Path, node_ip: str, nodes: Sequence[settings.Node] = ()) -> Pki:
+    return Pki(directory, tuple(s.name for s in cert_specs(node_ip, nodes)))

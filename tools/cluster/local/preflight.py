@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.cluster.local import calico, guard, network, settings, upstream_dns
+from tools.cluster.local import calico, guard, network, nodes, settings, upstream_dns
 
 LISTEN = "0A"
 
@@ -134,11 +134,30 @@ def check_host() -> None:
         raise PreflightError("the kernel has no overlay filesystem (containerd's snapshotter)")
 
 
+# The kubelet's device-plugin socket: a fixed path (every kubelet of a machine uses it). A stale
+# one (no kubelet behind it) is replaced by ours at start, and removed by `down`.
+KUBELET_SOCKET = nodes.DEVICE_PLUGINS / "kubelet.sock"
+
+
+def _live_socket(path: Path) -> bool:
+    """Whether something accepts connections on the unix socket `path`."""
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1)
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
 def check_network(node_ip: str) -> None:
     """Free ports, no overlap with the host's routes, no other cluster's leftovers."""
     problems = taken(ports(node_ip), current_listeners())
     problems += network.conflicts(network.host_prefixes(), node_ip)
-    for link in (settings.NODE_LINK, calico.VXLAN_DEVICE, calico.VXLAN_V6_DEVICE):
+    bridge_ports = [settings.Node(i, settings.node_name(i), "").host_port for i in range(2, 10)]
+    for link in (settings.NODE_LINK, calico.VXLAN_DEVICE, calico.VXLAN_V6_DEVICE, *bridge_ports):
         if network.link_exists(link):
             problems.append(f"interface {link} already exists (another cluster, or a leftover)")
     workloads = network.links_named((calico.WORKLOAD_PREFIX,))
@@ -149,6 +168,8 @@ def check_network(node_ip: str) -> None:
         problems.append(f"Calico's ipsets already exist ({', '.join(sets[:3])}…)")
     if calico.IPAM_LOCK.exists():
         problems.append(f"{calico.IPAM_LOCK} exists (another Calico on this host, or a leftover)")
+    if _live_socket(KUBELET_SOCKET):
+        problems.append(f"{KUBELET_SOCKET} answers: another kubelet runs on this host")
     if guard.exists():
         problems.append(f"nftables table {guard.FAMILY} {guard.TABLE} already exists")
     snap = settings.MICROK8S_SNAP_LINK

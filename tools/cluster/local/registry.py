@@ -12,7 +12,9 @@ server implements the read side of the OCI distribution API over the OCI layout 
 
 containerd adds `?ns=<registry>` to requests it sends to a mirror, so the same repository
 name under two registries stays distinct; without it a repository name must be unambiguous.
-It binds 127.0.0.1 only. Run it with `registry_command(store, port)`.
+It binds one address: 127.0.0.1 by default; the local cluster's is the first node's address,
+which every node's containerd reaches over the nodes' bridge (the guard lets only the nodes
+in). Run it with `registry_command(store, port, host)`.
 """
 
 from __future__ import annotations
@@ -145,10 +147,10 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
-def make_server(store: Path, port: int) -> ThreadingHTTPServer:
-    """A server bound to 127.0.0.1:`port` (0: any free port), not yet serving."""
+def make_server(store: Path, port: int, host: str = HOST) -> ThreadingHTTPServer:
+    """A server bound to `host`:`port` (0: any free port), not yet serving."""
     handler = type("StoreHandler", (Handler,), {"store": Store(store)})
-    server = ThreadingHTTPServer((HOST, port), handler)
+    server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 
@@ -157,28 +159,28 @@ def make_server(store: Path, port: int) -> ThreadingHTTPServer:
 MODULE: Final = "tools.cluster.local.registry"
 
 
-def registry_command(store: Path, port: int) -> list[str]:
+def registry_command(store: Path, port: int, host: str = HOST) -> list[str]:
     """The argv that runs the registry in its own process (the caller records its PID), from
     the repository's root: `python -m` finds the module there."""
-    return [sys.executable, "-m", MODULE, str(store), "--port", str(port)]
+    return [sys.executable, "-m", MODULE, str(store), "--port", str(port), "--host", host]
 
 
-def hosts_toml(port: int) -> dict[str, str]:
+def hosts_toml(port: int, host: str = HOST) -> dict[str, str]:
     """containerd `hosts.toml` files: registry host directory name -> file content.
 
     Write each as `<config_path>/<host>/hosts.toml`. `server` is the registry itself too, so
     that containerd never falls back to the real registry; `_default` catches every other
     registry a page might name.
     """
-    url = f"http://{HOST}:{port}"
+    url = f"http://{host}:{port}"
     content = f'server = "{url}"\n\n[host."{url}"]\n  capabilities = ["pull", "resolve"]\n'
     return {host: content for host in (*MIRRORED, "_default")}
 
 
-def ready(port: int, timeout: float = 1.0) -> bool:
-    """True when a registry answers `GET /v2/` on 127.0.0.1:`port`."""
+def ready(port: int, timeout: float = 1.0, host: str = HOST) -> bool:
+    """True when a registry answers `GET /v2/` on `host`:`port`."""
     try:
-        conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
         try:
             conn.request("GET", "/v2/")
             response = conn.getresponse()
@@ -190,13 +192,13 @@ def ready(port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def wait_ready(port: int, timeout: float = 10.0) -> None:
+def wait_ready(port: int, timeout: float = 10.0, host: str = HOST) -> None:
     """Wait until the registry answers (its process takes ~0.1 s to listen): pulls started
     before that fail with "connection refused"."""
     deadline = time.monotonic() + timeout
-    while not ready(port):
+    while not ready(port, host=host):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the image registry on {HOST}:{port} did not answer in {timeout}s")
+            raise TimeoutError(f"the image registry on {host}:{port} did not answer in {timeout}s")
         time.sleep(0.05)
 
 
@@ -204,13 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("store", type=Path, help="OCI layout directory (images.ensure_images)")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default=HOST, help=f"the address to bind (default {HOST})")
     args = parser.parse_args(argv)
     try:
-        server = make_server(args.store, args.port)
+        server = make_server(args.store, args.port, args.host)
     except (ValueError, OSError) as exc:
-        print(f"registry: cannot start on {HOST}:{args.port}: {exc}", file=sys.stderr)
+        print(f"registry: cannot start on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    print(f"registry: serving {args.store} on http://{HOST}:{args.port}", file=sys.stderr)
+    print(f"registry: serving {args.store} on http://{args.host}:{args.port}", file=sys.stderr)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

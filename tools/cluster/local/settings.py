@@ -26,16 +26,23 @@ COREDNS_DEPLOYMENT: Final = microk8s.COREDNS_DEPLOYMENT
 COREDNS_SERVICE: Final = microk8s.COREDNS_SERVICE
 COREDNS_LABEL: Final = microk8s.COREDNS_LABEL
 
-# The single node: a readable fixed name (it appears in `kubectl get nodes`). As on MicroK8s,
-# the controller-manager allocates no podCIDR to nodes: Calico's IPAM hands out /26 blocks.
+# The first node is this machine itself (control plane, kubelet, kube-proxy, calico-node); the
+# others are network and mount namespaces of this machine, each with its own containerd,
+# kubelet, kube-proxy and calico-node. Names read as a MicroK8s reader's machines do in
+# `kubectl get nodes`: the first one's, then the same with a number. As on MicroK8s, the
+# controller-manager allocates no podCIDR to nodes: Calico's IPAM hands out /26 blocks.
 NODE_NAME: Final = "reseau-k8s"
+DEFAULT_NODES: Final = 2
+MAX_NODES: Final = 3
 
-# The node address: a private /32 on an interface the cluster owns (a port-less bridge),
-# never the machine's NIC. It sits just below the service range, outside the pod and service
-# ranges; `up` checks that no route of the host covers it. RESEAU_K8S_NODE_IP overrides it on
-# a host where it would collide.
+# The node addresses: a private /24 of the cluster's own, like the LAN a reader's machines
+# share, on a bridge the cluster owns (never the machine's NIC). It sits just below MicroK8s'
+# service range, outside the pod and service ranges; `up` checks that no route of the host
+# overlaps it. The first node takes the first address, node N the Nth. RESEAU_K8S_NODE_IP
+# (the first node's address) moves the range on a host where it would collide.
 NODE_LINK: Final = "rk8s0"
 DEFAULT_NODE_IP: Final = "10.152.182.1"
+NODE_PREFIX: Final = 24
 
 # The pod network is Calico's, named and configured as MicroK8s does (see calico.py).
 CNI_NETWORK: Final = "k8s-pod-network"
@@ -65,7 +72,8 @@ DEFAULT_STATE_DIR: Final = Path("/var/lib/reseau-k8s/local")
 
 
 def node_ip() -> str:
-    """The node address (RESEAU_K8S_NODE_IP, or the default), validated as a private IPv4."""
+    """The first node's address (RESEAU_K8S_NODE_IP, or the default), validated as a private
+    IPv4 whose /24 (the nodes' range) stays clear of the pod and service ranges."""
     value = os.environ.get("RESEAU_K8S_NODE_IP", DEFAULT_NODE_IP)
     try:
         address = ipaddress.IPv4Address(value)
@@ -73,10 +81,61 @@ def node_ip() -> str:
         raise ValueError(f"RESEAU_K8S_NODE_IP={value!r}: not an IPv4 address") from exc
     if not address.is_private or address.is_loopback or address.is_link_local:
         raise ValueError(f"RESEAU_K8S_NODE_IP={value!r}: a private (RFC 1918) address is needed")
+    nodes = ipaddress.ip_network(node_range(value))
+    if address == nodes.network_address:
+        raise ValueError(f"RESEAU_K8S_NODE_IP={value!r} is the network address of {nodes}")
     for cidr in (POD_CIDR, SERVICE_CIDR):
-        if address in ipaddress.ip_network(cidr):
-            raise ValueError(f"RESEAU_K8S_NODE_IP={value!r} lies inside {cidr}")
+        if nodes.overlaps(ipaddress.ip_network(cidr)):
+            raise ValueError(
+                f"RESEAU_K8S_NODE_IP={value!r}: the nodes' range {nodes} overlaps {cidr}"
+            )
     return value
+
+
+def node_range(first_ip: str) -> str:
+    """The nodes' range: the /24 holding the first node's address."""
+    return str(ipaddress.ip_interface(f"{first_ip}/{NODE_PREFIX}").network)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node: its number (1 is this machine itself), its name and its address."""
+
+    index: int
+    name: str
+    ip: str
+
+    @property
+    def is_host(self) -> bool:
+        """The first node runs on the machine itself, in its own namespaces."""
+        return self.index == 1
+
+    @property
+    def host_port(self) -> str:
+        """Name of the bridge port that joins this node's namespace to the nodes' bridge."""
+        return f"{NODE_LINK}-{self.index}"
+
+
+def node_name(index: int) -> str:
+    return NODE_NAME if index == 1 else f"{NODE_NAME}-{index}"
+
+
+def nodes(count: int, first_ip: str | None = None) -> list[Node]:
+    """The `count` nodes, named and addressed in order inside the nodes' range."""
+    if not 1 <= count <= MAX_NODES:
+        raise ValueError(f"--nodes {count}: between 1 and {MAX_NODES} nodes")
+    first = ipaddress.IPv4Address(first_ip or node_ip())
+    network = ipaddress.ip_network(node_range(str(first)))
+    found = []
+    for index in range(1, count + 1):
+        address = first + (index - 1)
+        if address not in network or address == network.broadcast_address:
+            raise ValueError(
+                f"node {index} would get {address}, outside {network}: "
+                "choose a lower RESEAU_K8S_NODE_IP"
+            )
+        found.append(Node(index, node_name(index), str(address)))
+    return found
 
 
 def apiserver_url(node_ip: str) -> str:
@@ -90,10 +149,97 @@ def state_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class Layout:
-    """Every path of the cluster, all under one 0700 directory removed by `down`."""
+class NodePaths:
+    """The paths of one node's own programs and files: containerd, the kubelet, MicroK8s'
+    node files. The first node's are at the top of the state directory, another node's under
+    `nodes/<name>/`."""
 
     root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def containerd(self) -> Path:
+        return self.root / "containerd"
+
+    @property
+    def containerd_socket(self) -> Path:
+        return self.root / "containerd" / "containerd.sock"
+
+    @property
+    def containerd_state(self) -> Path:
+        return self.root / "containerd" / "state"
+
+    @property
+    def runc_root(self) -> Path:
+        return self.root / "containerd" / "runc"
+
+    @property
+    def kubelet(self) -> Path:
+        return self.root / "kubelet"
+
+    @property
+    def pod_logs(self) -> Path:
+        return self.root / "pod-logs"
+
+    @property
+    def snap(self) -> Path:
+        """What /var/snap/microk8s is on this node while the cluster runs."""
+        return self.root / "snap"
+
+    @property
+    def snap_data(self) -> Path:
+        """MicroK8s' SNAP_DATA (/var/snap/microk8s/current): CNI files, Calico's node state."""
+        return self.snap / "current"
+
+    @property
+    def snap_common(self) -> Path:
+        """MicroK8s' SNAP_COMMON (/var/snap/microk8s/common): the CNI plugin's log."""
+        return self.snap / "common"
+
+    @property
+    def cni_conf(self) -> Path:
+        """containerd's CNI configuration directory (MicroK8s: args/cni-network)."""
+        return self.snap_data / "args" / "cni-network"
+
+    @property
+    def cni_bin(self) -> Path:
+        """containerd's CNI plugin directory, filled by Calico's install-cni."""
+        return self.snap_data / "opt" / "cni" / "bin"
+
+    @property
+    def resolv_conf(self) -> Path:
+        return self.root / "config" / "resolv.conf"
+
+    # What another node's mount namespace puts over the host's fixed paths (see nodes.py).
+
+    @property
+    def run_calico(self) -> Path:
+        """Over /run/calico: the Calico IPAM plugin's lock."""
+        return self.root / "run-calico"
+
+    @property
+    def device_plugins(self) -> Path:
+        """Over /var/lib/kubelet/device-plugins: the kubelet's fixed socket directory."""
+        return self.root / "device-plugins"
+
+    @property
+    def xtables_lock(self) -> Path:
+        """Over /run/xtables.lock: each node's iptables has its own lock, as on a machine."""
+        return self.root / "xtables.lock"
+
+    @property
+    def cgroup_aside(self) -> Path:
+        """Where the cgroup mounts wait while sysfs is mounted again for the node's network."""
+        return self.root / "cgroup-aside"
+
+
+@dataclass(frozen=True)
+class Layout(NodePaths):
+    """Every path of the cluster, all under one 0700 directory removed by `down`; the first
+    node's own paths at its top (NodePaths), the other nodes' under `nodes/`."""
 
     @property
     def journal(self) -> Path:
@@ -121,10 +267,6 @@ class Layout:
         return self.root / "kubeconfig" / "admin.conf"
 
     @property
-    def config(self) -> Path:
-        return self.root / "config"
-
-    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
@@ -133,61 +275,24 @@ class Layout:
         return self.root / "etcd"
 
     @property
-    def containerd(self) -> Path:
-        return self.root / "containerd"
-
-    @property
-    def containerd_socket(self) -> Path:
-        return self.root / "containerd" / "containerd.sock"
-
-    @property
-    def containerd_state(self) -> Path:
-        return self.root / "containerd" / "state"
-
-    @property
     def registry_hosts(self) -> Path:
+        """containerd's registry mirrors, the same for every node."""
         return self.root / "containerd" / "certs.d"
 
     @property
-    def runc_root(self) -> Path:
-        return self.root / "containerd" / "runc"
+    def namespaces(self) -> Path:
+        """The other nodes' network and mount namespaces, bound to files (a private mount)."""
+        return self.root / "nodes" / "ns"
 
-    @property
-    def kubelet(self) -> Path:
-        return self.root / "kubelet"
+    def netns(self, node: Node) -> Path:
+        return self.namespaces / f"{node.name}.net"
 
-    @property
-    def pod_logs(self) -> Path:
-        return self.root / "pod-logs"
+    def mntns(self, node: Node) -> Path:
+        return self.namespaces / f"{node.name}.mnt"
 
-    @property
-    def snap(self) -> Path:
-        """What /var/snap/microk8s points to while the cluster runs."""
-        return self.root / "snap"
-
-    @property
-    def snap_data(self) -> Path:
-        """MicroK8s' SNAP_DATA (/var/snap/microk8s/current): CNI files, Calico's node state."""
-        return self.snap / "current"
-
-    @property
-    def snap_common(self) -> Path:
-        """MicroK8s' SNAP_COMMON (/var/snap/microk8s/common): the CNI plugin's log."""
-        return self.snap / "common"
-
-    @property
-    def cni_conf(self) -> Path:
-        """containerd's CNI configuration directory (MicroK8s: args/cni-network)."""
-        return self.snap_data / "args" / "cni-network"
-
-    @property
-    def cni_bin(self) -> Path:
-        """containerd's CNI plugin directory, filled by Calico's install-cni."""
-        return self.snap_data / "opt" / "cni" / "bin"
-
-    @property
-    def resolv_conf(self) -> Path:
-        return self.root / "config" / "resolv.conf"
+    def node(self, node: Node) -> NodePaths:
+        """The node's own paths (the first node's are this layout's)."""
+        return self if node.is_host else NodePaths(self.root / "nodes" / node.name)
 
     def log(self, component: str) -> Path:
         return self.logs / f"{component}.log"

@@ -104,11 +104,13 @@ class Supervisor:
         argv: Sequence[str],
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        enter: Sequence[str] = (),
     ) -> subprocess.Popen[bytes]:
         """Start `argv` as component `name`, its output appended to logs/<name>.log.
 
-        RESEAU_K8S_FAULT=<name> gives that component an unknown flag, so that it exits at
-        once: the tests of `up`'s failure path use it.
+        `enter` runs it inside a node's namespaces (an `nsenter … --` prefix, which exec's the
+        component under the same PID). RESEAU_K8S_FAULT=<name> gives that component an
+        unknown flag, so that it exits at once: the tests of `up`'s failure path use it.
         """
         if os.environ.get(FAULT_ENV) == name:
             argv = [*argv, "--reseau-k8s-injected-fault"]
@@ -126,7 +128,7 @@ class Supervisor:
         )
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                ["/bin/sh", "-c", record_then_exec, name, exe, str(pid_file), *argv],
+                ["/bin/sh", "-c", record_then_exec, name, exe, str(pid_file), *enter, *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -149,8 +151,25 @@ class Supervisor:
         tmp = pid_file.with_suffix(".tmp")
         tmp.write_text(record.to_json())
         tmp.replace(pid_file)
+        # How it was started, so that `up` can start this one component again if it dies
+        # (only the variables that differ from the environment: the rest is the caller's).
+        overrides = {k: v for k, v in (env or {}).items() if os.environ.get(k) != v}
+        command = {
+            "argv": list(argv),
+            "env": overrides,
+            "cwd": str(cwd) if cwd else None,
+            "enter": list(enter),  # a node's namespaces: it must start there again
+        }
+        _write(directory / f"{name}.command", json.dumps(command))
         self.processes[name] = process
         return process
+
+    def restart(self, name: str) -> subprocess.Popen[bytes]:
+        """Start component `name` again, exactly as it was started (see `start`)."""
+        raw = json.loads((pid_dir(self.layout) / f"{name}.command").read_text())
+        env = dict(os.environ, **raw["env"]) if raw["env"] else None
+        cwd = Path(raw["cwd"]) if raw["cwd"] else None
+        return self.start(name, raw["argv"], env, cwd, enter=raw.get("enter", ()))
 
     def check(self) -> None:
         """Raise ComponentFailed for the first component that has exited."""
@@ -162,6 +181,17 @@ class Supervisor:
                     f"exited (code {code}) while the cluster was starting",
                     self.layout.log(name),
                 )
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def restartable(layout: Layout, name: str) -> bool:
+    """Was component `name` started with its command recorded (see Supervisor.restart)?"""
+    return (pid_dir(layout) / f"{name}.command").is_file()
 
 
 def records(layout: Layout) -> list[Record]:

@@ -3,21 +3,27 @@
 Works from the state directory alone, whatever point `up` reached: each step tolerates a
 resource that never came to exist. Order matters:
 
-1. the kubelet and the other clients of the apiserver first (the kubelet would restart
-   containers);
-2. the pods' containers: every process in the kubelet's cgroup tree (only pods live there);
-3. containerd, then its shims (they stay in the session of the containerd we started);
+1. every node's kubelet and the other clients of the apiserver first (a kubelet would
+   restart containers);
+2. the pods' containers: every process in the kubelets' cgroup tree (only pods live there);
+3. every node's containerd, then its shims (they stay in the session of the containerd we
+   started);
 4. the apiserver, the registry and the upstream DNS, then etcd;
-5. mounts under the state directory, the kubelet's log links and libcni's cache entries,
+5. mounts under the state directory (the other nodes' namespace files among them: with their
+   processes gone, their namespaces go, and everything in them: interfaces, routes, iptables
+   and nftables rules, mounts), the kubelets' log links and libcni's cache entries,
    then the journal backwards (directories, cgroups, the iptables chains of kube-proxy,
    portmap and Calico, Calico's interfaces, routes and ipsets, the /var/snap/microk8s link,
-   the guard table, the node interface and its route, sysctls), then the state.
+   the nodes' bridge ports, the guard table, the nodes' bridge and its route, sysctls), then
+   the state.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -31,6 +37,7 @@ from tools.cluster.local import (
     guard,
     mounts,
     network,
+    nodes,
     registry,
     settings,
     state,
@@ -63,23 +70,37 @@ COMPONENT_BINARIES = frozenset(
 )
 
 
+def component(name: str) -> str:
+    """The program a recorded process name stands for (`kubelet@reseau-k8s-2` -> kubelet)."""
+    return name.split("@", 1)[0]
+
+
 def _stop_components(layout: Layout, names: tuple[str, ...], report: Callable[[str], None]) -> None:
-    records = [r for r in supervisor.records(layout) if r.name in names]
+    records = [r for r in supervisor.records(layout) if component(r.name) in names]
     stopped = supervisor.stop_all(records)
     if stopped:
         report("stopped " + ", ".join(f"{r.name} ({r.pid})" for r in stopped))
 
 
-def _task_dirs(layout: Layout) -> list[Path]:
+def node_paths(layout: Layout) -> list[settings.NodePaths]:
+    """Every node's own paths: the first node's, and those of the nodes the journal names."""
+    try:
+        journal = state.entries(layout)
+    except state.StateError:
+        journal = []
+    return [layout, *(layout.node(n) for n in nodes.recorded(layout, journal))]
+
+
+def _task_dirs(paths: settings.NodePaths) -> list[Path]:
     """containerd's per-task bundle directories (their names give the shims' sockets)."""
-    root = layout.containerd_state / "io.containerd.runtime.v2.task"
+    root = paths.containerd_state / "io.containerd.runtime.v2.task"
     return sorted(p for p in root.glob("*/*") if p.is_dir()) if root.is_dir() else []
 
 
 def _stop_shims(layout: Layout, report: Callable[[str], None]) -> None:
     """Kill the containerd shims: they stay in the session of the containerd we started
     (they only leave its process group), so that recorded session id names them exactly."""
-    containerd = [r for r in supervisor.records(layout) if r.name == "containerd"]
+    containerd = [r for r in supervisor.records(layout) if component(r.name) == "containerd"]
     shims = [pid for r in containerd for pid in supervisor.session_members(r.pid)]
     for pid in shims:
         with contextlib.suppress(ProcessLookupError):
@@ -92,33 +113,36 @@ def _stop_shims(layout: Layout, report: Callable[[str], None]) -> None:
     if shims:
         report(f"killed {len(shims)} containerd shims")
     # A killed shim leaves its socket; its name is the hash of containerd's address,
-    # namespace and task id (containerd's shim.SocketAddress).
-    for task in _task_dirs(layout):
-        namespace, task_id = task.parent.name, task.name
-        key = os.path.join(str(layout.containerd_socket), namespace, task_id)
-        socket = SHIM_SOCKET_DIR / hashlib.sha256(key.encode()).hexdigest()
-        with contextlib.suppress(FileNotFoundError):
-            socket.unlink()
+    # namespace and task id (containerd's shim.SocketAddress). Every node's containerd puts
+    # them in the same host directory.
+    for paths in node_paths(layout):
+        for task in _task_dirs(paths):
+            namespace, task_id = task.parent.name, task.name
+            key = os.path.join(str(paths.containerd_socket), namespace, task_id)
+            socket = SHIM_SOCKET_DIR / hashlib.sha256(key.encode()).hexdigest()
+            with contextlib.suppress(FileNotFoundError):
+                socket.unlink()
 
 
 def _remove_pod_log_links(layout: Layout) -> None:
-    """The kubelet's /var/log/containers links that point into our pod logs."""
+    """The kubelets' /var/log/containers links that point into our pod logs (any node's)."""
     directory = Path("/var/log/containers")
     if not directory.is_dir():
         return
     for link in directory.iterdir():
         with contextlib.suppress(OSError):
-            if link.is_symlink() and os.readlink(link).startswith(str(layout.pod_logs)):
+            if link.is_symlink() and os.readlink(link).startswith(f"{layout.root}/"):
                 link.unlink()
 
 
 def _sandbox_ids(layout: Layout) -> set[str]:
-    """IDs of the pod sandboxes our containerd knows (its CRI metadata directories)."""
+    """IDs of the pod sandboxes our containerds know (their CRI metadata directories)."""
     ids: set[str] = set()
-    for base in (layout.containerd / "root", layout.containerd_state):
-        directory = base / "io.containerd.grpc.v1.cri" / "sandboxes"
-        if directory.is_dir():
-            ids |= {p.name for p in directory.iterdir()}
+    for paths in node_paths(layout):
+        for base in (paths.containerd / "root", paths.containerd_state):
+            directory = base / "io.containerd.grpc.v1.cri" / "sandboxes"
+            if directory.is_dir():
+                ids |= {p.name for p in directory.iterdir()}
     return ids
 
 
@@ -174,14 +198,28 @@ def _undo(entry: state.Entry, report: Callable[[str], None]) -> None:
         if remaining:
             raise RuntimeError(f"cgroups still busy: {', '.join(map(str, remaining[:3]))}")
     elif entry.kind == "dir":
-        # A directory `up` created outside the state directory: removed with the files the
-        # cluster leaves there (named in the entry), if nothing else is in it.
+        # A directory outside the state directory where the cluster leaves files (named in
+        # the entry, absent before `up`): they go, and the directory too if `up` made it and
+        # nothing else is in it.
         for name in data.get("files", []):
             with contextlib.suppress(FileNotFoundError):
                 (Path(data["path"]) / name).unlink()
-        with contextlib.suppress(OSError):
-            for parent in [Path(data["path"]), *map(Path, data.get("parents", []))]:
-                parent.rmdir()
+        if data.get("created", True):
+            with contextlib.suppress(OSError):
+                for parent in [Path(data["path"]), *map(Path, data.get("parents", []))]:
+                    parent.rmdir()
+    elif entry.kind == "file":
+        with contextlib.suppress(FileNotFoundError):
+            Path(data["path"]).unlink()
+    elif entry.kind == "node":
+        # Its processes are stopped and its namespace files unmounted by now (every mount
+        # under the state directory comes off first): the namespaces, and all in them, are
+        # gone. A file still mounted would keep them alive.
+        for key in ("mntns", "netns"):
+            if mounts.under(Path(data[key])):
+                mounts.unmount_all(Path(data[key]))
+            if mounts.under(Path(data[key])):
+                raise RuntimeError(f"node {data['name']}: {data[key]} is still mounted")
 
 
 def _undo_calico(report: Callable[[str], None]) -> None:
@@ -217,7 +255,7 @@ def down(layout: Layout, report: Callable[[str], None] = print) -> list[str]:
     for tier in STORAGE_TIERS:
         _stop_components(layout, tier, report)
     # Anything recorded but in no tier (a component added later) goes too.
-    _stop_components(layout, tuple(r.name for r in supervisor.records(layout)), report)
+    _stop_components(layout, tuple(component(r.name) for r in supervisor.records(layout)), report)
     count = len(mounts.under(layout.root))
     left = mounts.unmount_all(layout.root)
     if count:
@@ -280,16 +318,50 @@ def _nft_mentions() -> list[str]:
     ]
 
 
+def _node_namespaces(node_range: str) -> list[str]:
+    """Processes in a network namespace that looks like a node's: one with a `rk8s0` holding
+    an address of the nodes' range (a check only, nothing is signalled)."""
+    host = os.stat("/proc/self/ns/net").st_ino
+    seen: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            inode = os.stat(f"/proc/{entry}/ns/net").st_ino
+            if inode != host:
+                seen.setdefault(inode, int(entry))
+    found = []
+    network_range = ipaddress.ip_network(node_range)
+    for inode, pid in seen.items():
+        result = network.run(
+            ["nsenter", "-t", str(pid), "-n", "ip", "-4", "-j", "addr", "show", "dev",
+             settings.NODE_LINK],
+            check=False,
+        )  # fmt: skip
+        addresses = [
+            info.get("local", "")
+            for link in json.loads(result.stdout or "[]")
+            for info in link.get("addr_info", [])
+        ]
+        if any(a and ipaddress.ip_address(a) in network_range for a in addresses):
+            found.append(f"process {pid} in a node's network namespace (net:[{inode}])")
+    return found
+
+
 def leftovers(layout: Layout, node_ip: str) -> list[str]:
-    """What of a cluster remains on the host (what the teardown test asserts is nothing)."""
+    """What of a cluster remains on the host (what the teardown test asserts is nothing):
+    the first node's, and the other nodes' (their bridge ports, anything still running in a
+    network namespace of theirs)."""
     found = _cluster_processes(layout)
+    found += _node_namespaces(settings.node_range(node_ip))
     for record in supervisor.records(layout):
         if supervisor.is_same_process(record):
             found.append(f"process {record.name} ({record.pid})")
     if cgroups.processes(CGROUP_ROOT):
         found.append("processes in the cgroup " + CGROUP_ROOT)
     found += [f"mount {p}" for p in mounts.under(layout.root)]
-    for link in (settings.NODE_LINK, calico.VXLAN_DEVICE, calico.VXLAN_V6_DEVICE):
+    ports = [settings.Node(i, settings.node_name(i), "").host_port for i in range(2, 10)]
+    for link in (settings.NODE_LINK, calico.VXLAN_DEVICE, calico.VXLAN_V6_DEVICE, *ports):
         if network.link_exists(link):
             found.append(f"link {link}")
     found += [f"link {name}" for name in network.links_named((calico.WORKLOAD_PREFIX,))]
@@ -301,11 +373,12 @@ def leftovers(layout: Layout, node_ip: str) -> list[str]:
     found += [f"nftables {line}" for line in _nft_mentions()]
     routes = network.run(["ip", "-4", "route", "show", "table", "all"]).stdout
     for line in routes.splitlines():
-        if settings.SERVICE_CIDR in line or node_ip in line:
+        if settings.SERVICE_CIDR in line or node_ip in line or settings.node_range(node_ip) in line:
             found.append(f"route {line.strip()}")
     found += [f"route {' '.join(r)}" for r in network.routes_within(settings.POD_CIDR)]
-    if calico.IPAM_LOCK.exists():
-        found.append(f"file {calico.IPAM_LOCK}")
+    for path in (calico.IPAM_LOCK, nodes.DEVICE_PLUGINS / "kubelet.sock"):
+        if path.exists():
+            found.append(f"file {path}")
     snap = settings.MICROK8S_SNAP_LINK
     if snap.is_symlink() and os.readlink(snap) == str(layout.snap):
         found.append(f"link {snap} -> {layout.snap}")

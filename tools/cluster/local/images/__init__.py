@@ -56,6 +56,7 @@ NETSHOOT_TOOLS: Final[dict[str, dict[str, str]]] = {
     "tcptraceroute": {"/usr/bin/tcptraceroute.mt": "/usr/bin/tcptraceroute"},
     "netcat-openbsd": {"/bin/nc.openbsd": "/usr/bin/nc"},
     "iputils-ping": {"/bin/ping": "/bin/ping"},
+    "nftables": {"/usr/sbin/nft": "/usr/sbin/nft"},
 }
 NGINX_PACKAGES: Final = ("nginx", "nginx-common")
 # The official nginx image is Debian: a Debian user space, curl (its Dockerfile installs it)
@@ -178,7 +179,7 @@ def netshoot_image(cache: Path) -> Image:
         entries=entries,
         config=_config(["bash"]),
         description="netshoot stand-in: busybox (sh, traceroute…) + Debian's bash, "
-        "dig/nslookup/host, curl, ip/ss, tcpdump, iperf3, tcptraceroute, nc, ping",
+        "dig/nslookup/host, curl, ip/ss, tcpdump, iperf3, tcptraceroute, nc, ping, nft",
     )
 
 
