@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.cluster.kube import Kube, pod
-from tools.cluster.local import settings
+from tools.cluster.local import addons, settings, upstream_dns
 
 pytestmark = pytest.mark.cluster
 
@@ -205,10 +205,22 @@ def test_coredns_objects_match_microk8s(kube: Kube) -> None:
     key, value = settings.COREDNS_LABEL.split("=")
     assert service["spec"]["selector"] == {key: value}
     corefile = kube.json("get", "configmap", "coredns", "-n", "kube-system")["data"]["Corefile"]
-    # Nothing goes upstream: no forward (nor its older name, proxy).
-    assert not re.search(r"^\s*(forward|proxy)\b", corefile, re.M), corefile
-    for plugin in ("errors", "health", "ready", "kubernetes", "cache", "loop", "reload"):
-        assert re.search(rf"^\s*{plugin}\b", corefile, re.M), plugin
+    # MicroK8s' own, `forward . /etc/resolv.conf` included (the unit tests compare it with
+    # the dns addon's text).
+    assert corefile == addons.COREFILE
+    assert re.search(r"^\s*forward \. /etc/resolv\.conf$", corefile, re.M), corefile
+
+
+def test_a_name_outside_the_cluster_does_not_exist(ns: Kube) -> None:
+    """CoreDNS forwards it to the Node's DNS server, the local upstream, which answers NXDOMAIN
+    as the public DNS does for such a name (without `forward`, CoreDNS answered SERVFAIL).
+    busybox's nslookup sends a dotted name as is; .invalid exists nowhere (RFC 2606)."""
+    script = f"nslookup -type=a {upstream_dns.PROBE_NAME}; true"
+    ns.apply(pod("outside", BUSYBOX, ["sh", "-c", script]))
+    assert ns.wait_pod_done("outside") == "Succeeded"
+    output = ns.run("logs", "outside")
+    assert re.search(rf"Server:\s+{re.escape(settings.DNS_SERVICE_IP)}", output), output
+    assert f"can't find {upstream_dns.PROBE_NAME}: NXDOMAIN" in output, output
 
 
 def test_kubernetes_service_points_at_the_node(kube: Kube) -> None:

@@ -6,6 +6,7 @@ address outside the machine.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -18,7 +19,8 @@ import pytest
 
 from tests.cluster.kube import Kube, pod
 from tests.cluster.nodes import ip_json, layout, running_nodes
-from tools.cluster.local import guard, nodes, preflight, settings, state, supervisor
+from tools.cluster.local import guard, nodes, preflight, settings, state, supervisor, upstream_dns
+from tools.cluster.local.dnsclient import DnsError, resolve_a
 from tools.cluster.local.settings import Layout
 
 BUSYBOX = "docker.io/library/busybox:latest"
@@ -200,6 +202,56 @@ def test_components_listen_on_loopback_or_the_node_address_only(cluster: object)
         assert outside == [], f"{node.name}: listening beyond loopback and {node.ip}: {outside}"
     etcd = _listening({running["etcd"]})
     assert {a for a, _ in etcd} == {settings.LOOPBACK}
+
+
+def _sockets(table: str, pid: int) -> set[tuple[str, int]]:
+    """(address, port) of the sockets of `pid` found in /proc/net/<table> (tcp, udp)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    found = set()
+    for suffix in ("", "6"):
+        for line in Path(f"/proc/net/{table}{suffix}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                found |= preflight.listeners(f"header\n{fields[0]} {fields[1]} x 0A")
+    return found
+
+
+def test_upstream_dns_listens_on_the_node_address_only(cluster: object) -> None:
+    """The Node's DNS server (what CoreDNS forwards to): port 53 of the node address, UDP and
+    TCP, nothing else; it answers NXDOMAIN to the host too."""
+    pid = supervisor.running(Layout(settings.state_dir()))[upstream_dns.NAME]
+    expected = {(settings.node_ip(), upstream_dns.PORT)}
+    assert _sockets("udp", pid) == expected
+    assert _sockets("tcp", pid) == expected
+    with pytest.raises(DnsError) as answer:
+        resolve_a(upstream_dns.PROBE_NAME, settings.node_ip())
+    assert answer.value.rcode == "NXDOMAIN"
+
+
+def test_pods_with_the_nodes_resolv_conf_reach_the_upstream_dns(ns: Kube) -> None:
+    """A `dnsPolicy: Default` pod (as CoreDNS is) gets the Node's resolv.conf: the upstream on
+    the first node's address, which the guard lets pods reach on port 53, from that node and
+    across the bridge from the others (the rules themselves are compared in the unit tests),
+    and which answers NXDOMAIN. One pod on each node."""
+    script = f"cat /etc/resolv.conf; nslookup -type=a {upstream_dns.PROBE_NAME}; true"
+    for node in running_nodes():
+        name = f"node-dns-{node.index}"
+        ns.apply(pod(name, BUSYBOX, ["sh", "-c", script], dnsPolicy="Default", nodeName=node.name))
+    for node in running_nodes():
+        _check_upstream_answer(ns, f"node-dns-{node.index}")
+
+
+def _check_upstream_answer(ns: Kube, name: str) -> None:
+    assert ns.wait_pod_done(name) == "Succeeded"
+    output = ns.run("logs", name)
+    nameservers = [line.split()[1] for line in output.splitlines() if line.startswith("nameserver")]
+    assert nameservers == [settings.node_ip()], output
+    assert f"can't find {upstream_dns.PROBE_NAME}: NXDOMAIN" in output, output
 
 
 def test_state_directory_is_private(cluster: object) -> None:

@@ -35,6 +35,7 @@ from tools.cluster.local import (
     state,
     supervisor,
     teardown,
+    upstream_dns,
 )
 from tools.cluster.local.settings import Layout
 
@@ -79,7 +80,8 @@ def test_down_leaves_nothing_behind(cluster: ClusterInfo) -> None:
     records = supervisor.records(layout)
     sysctls = {e.data["key"]: e.data["previous"] for e in journal if e.kind == "sysctl"}
     # What is about to be torn down was really there: Calico's too, and every node's.
-    assert {r.name for r in records} >= {"etcd", "kube-apiserver", "containerd", "kubelet"}
+    started = {"etcd", "kube-apiserver", "containerd", "kubelet", upstream_dns.NAME}
+    assert {r.name for r in records} >= started
     others = running_nodes()[1:]
     assert others, "a single node: the other nodes' teardown would go unchecked"
     inodes = {}

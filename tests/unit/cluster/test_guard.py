@@ -63,9 +63,10 @@ def test_the_nodes_reach_only_the_apiserver_kubelet_registry_and_vxlan() -> None
     assert f'iifname "rk8s0" ip saddr {NODES} jump node-input' in chains["input"]
     rules = chains["node-input"]
     ports = [r.split("dport ")[1].split()[0] for r in rules if "dport" in r]
-    assert ports == ["6443", "10250", "40123", "4789"]
+    # The upstream DNS (53, UDP and TCP) that every node's resolv.conf names.
+    assert ports == ["6443", "10250", "40123", "53", "53", "4789"]
     assert all(f"ip daddr {NODE_IP} " in r for r in rules[1:-1])
-    # Another node's table has no registry: only the first node runs it.
+    # Another node's table has no registry and no upstream DNS: only the first node runs them.
     other = guard.chains("10.152.182.2")["node-input"]
     assert [r.split("dport ")[1].split()[0] for r in other if "dport" in r] == [
         "6443",
@@ -74,11 +75,20 @@ def test_the_nodes_reach_only_the_apiserver_kubelet_registry_and_vxlan() -> None
     ]
 
 
-def test_pods_reach_the_apiserver_and_kubelet_only_on_the_host() -> None:
-    rules = guard.chains(NODE_IP)["pod-input"]
-    ports = [r.split("dport ")[1].split()[0] for r in rules if "dport" in r]
-    assert ports == ["6443", "10250"]
+def test_pods_reach_only_the_apiserver_kubelet_and_upstream_dns_on_the_host() -> None:
+    rules = guard.chains(NODE_IP, registry_port=40123)["pod-input"]
+    services = [r.split(" accept")[0] for r in rules if "dport" in r]
+    assert services == [
+        f"ip daddr {NODE_IP} tcp dport 6443",
+        f"ip daddr {NODE_IP} tcp dport 10250",
+        # CoreDNS's `forward` to the Node's resolv.conf: the local upstream, UDP and TCP.
+        f"ip daddr {NODE_IP} udp dport 53",
+        f"ip daddr {NODE_IP} tcp dport 53",
+    ]
     assert rules[0].startswith("ct state established,related accept")
+    # Another node runs no upstream DNS: its pods ask the first node's, across the bridge.
+    other = guard.chains("10.152.182.2")["pod-input"]
+    assert [r.split("dport ")[1].split()[0] for r in other if "dport" in r] == ["6443", "10250"]
 
 
 def test_translated_host_traffic_stays_on_the_machine() -> None:

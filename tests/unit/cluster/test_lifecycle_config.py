@@ -123,15 +123,55 @@ def test_write_configs(ctx: components.Context) -> None:
     )
     # The CNI configuration is Calico's install-cni's to write, not ours.
     assert not layout.cni_conf.exists() or not list(layout.cni_conf.iterdir())
-    assert "nameserver" not in layout.resolv_conf.read_text()
 
 
-def test_corefile_is_microk8s_minus_forward() -> None:
-    corefile = addons.COREFILE
-    assert "forward" not in corefile
-    for plugin in ("errors", "health", "ready", "cache", "loop", "reload", "loadbalance"):
-        assert f"\n    {plugin}" in corefile, plugin
-    assert "kubernetes cluster.local in-addr.arpa ip6.arpa" in corefile
+# The Corefile of MicroK8s' dns addon (addons/dns/coredns.yaml in
+# canonical/microk8s-core-addons), with `$NAMESERVERS` as its enable script sets it when the
+# kubelet has a resolv.conf: `/etc/resolv.conf`. Section 7.3 quotes this text.
+MICROK8S_COREFILE = """.:53 {
+    errors
+    health {
+      lameduck 5s
+    }
+    ready
+    log . {
+      class error
+    }
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+      pods insecure
+      fallthrough in-addr.arpa ip6.arpa
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+"""
+
+
+def test_corefile_is_microk8s() -> None:
+    assert addons.COREFILE == MICROK8S_COREFILE
+
+
+def test_corefile_is_the_one_section_7_3_quotes() -> None:
+    page = Path(__file__).parents[3] / "docs/fr/07-reseau-kubernetes-interne"
+    text = (page / "03-dns-interne-avec-coredns.md").read_text()
+    quoted = text.split('```text title="Corefile de MicroK8s (addon dns)"\n', 1)[1]
+    assert quoted.split("```", 1)[0] == MICROK8S_COREFILE
+
+
+def test_coredns_forwards_to_the_nodes_resolv_conf(ctx: components.Context) -> None:
+    """CoreDNS's /etc/resolv.conf is the Node's (dnsPolicy Default), whose only server is the
+    local upstream on the node address: `forward` never leaves the machine."""
+    deployment = next(o for o in addons.coredns_objects("img:1") if o["kind"] == "Deployment")
+    assert deployment["spec"]["template"]["spec"]["dnsPolicy"] == "Default"
+    assert components.kubelet_config(ctx)["resolvConf"] == str(ctx.layout.resolv_conf)
+    components.write_configs(ctx)
+    lines = ctx.layout.resolv_conf.read_text().splitlines()
+    assert [line for line in lines if not line.startswith("#")] == [f"nameserver {NODE_IP}"]
+    assert (ctx.layout.config / "upstream-dns.Corefile").read_text().count(f"bind {NODE_IP}") == 1
 
 
 def test_coredns_objects() -> None:

@@ -220,8 +220,13 @@ def test_parse_response() -> None:
     assert dnsclient.parse_response(_response(query, answers=["10.152.183.1"]), 7) == [
         "10.152.183.1"
     ]
-    with pytest.raises(dnsclient.DnsError, match="NXDOMAIN"):
+    with pytest.raises(dnsclient.DnsError, match="NXDOMAIN") as nxdomain:
         dnsclient.parse_response(_response(query, rcode=3), 7)
+    # `up` tells NXDOMAIN (forwarded to the upstream) from SERVFAIL (upstream unreachable).
+    assert nxdomain.value.rcode == "NXDOMAIN"
+    with pytest.raises(dnsclient.DnsError) as servfail:
+        dnsclient.parse_response(_response(query, rcode=2), 7)
+    assert servfail.value.rcode == "SERVFAIL"
     with pytest.raises(dnsclient.DnsError, match="does not match"):
         dnsclient.parse_response(_response(query), 8)
     with pytest.raises(dnsclient.DnsError):

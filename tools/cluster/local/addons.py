@@ -1,8 +1,9 @@
 """Objects applied once the apiserver answers: the apiserver's access to kubelets, and CoreDNS.
 
 CoreDNS is deployed as MicroK8s' dns addon deploys it (Deployment `coredns`, Service
-`kube-dns` at 10.152.183.10, label k8s-app=kube-dns, in kube-system), with MicroK8s' Corefile
-minus `forward`: it answers cluster.local and the reverse zones and never asks upstream.
+`kube-dns` at 10.152.183.10, label k8s-app=kube-dns, in kube-system), with MicroK8s' Corefile:
+it answers cluster.local and the reverse zones, and forwards every other name to the Node's
+resolv.conf, whose only server is the local upstream of upstream_dns.py (NXDOMAIN for all).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from tools.cluster.local import settings
 NAMESPACE = "kube-system"
 APP_LABEL_KEY, APP_LABEL_VALUE = settings.COREDNS_LABEL.split("=")
 
-# MicroK8s' Corefile (its dns addon) without `forward . $NAMESERVERS`: nothing goes upstream.
+# MicroK8s' Corefile: its dns addon's (addons/dns/coredns.yaml of canonical/microk8s-core-addons)
+# with `$NAMESERVERS` as its enable script sets it when the kubelet has a resolv.conf. The
+# servers of that resolv.conf are the local upstream's (upstream_dns.py): nothing leaves.
 COREFILE = f""".:53 {{
     errors
     health {{
@@ -31,6 +34,7 @@ COREFILE = f""".:53 {{
       fallthrough in-addr.arpa ip6.arpa
     }}
     prometheus :9153
+    forward . /etc/resolv.conf
     cache 30
     loop
     reload
@@ -145,7 +149,8 @@ def _coredns_pod_spec(image: str) -> dict[str, Any]:
         "serviceAccountName": "coredns",
         "priorityClassName": "system-cluster-critical",
         "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
-        # CoreDNS itself must not resolve through CoreDNS.
+        # CoreDNS itself must not resolve through CoreDNS: its resolv.conf is the Node's, whose
+        # server (the local upstream) is what `forward . /etc/resolv.conf` asks.
         "dnsPolicy": "Default",
         "containers": [
             {

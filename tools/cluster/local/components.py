@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from tools.cluster.local import settings
+from tools.cluster.local import settings, upstream_dns
 from tools.cluster.local.kubeconfig import kubelet_name
 from tools.cluster.local.pki import Pki, kubelet_cert
 from tools.cluster.local.settings import Layout, Node, NodePaths
@@ -386,8 +386,10 @@ def kubelet_config(ctx: Context) -> dict[str, Any]:
         "failSwapOn": False,
         "clusterDomain": settings.CLUSTER_DOMAIN,
         "clusterDNS": [settings.DNS_SERVICE_IP],
-        # Pods resolve through CoreDNS only: the host's resolv.conf (its search domains and
-        # nameservers) does not leak into them.
+        # The Node's resolv.conf is the cluster's own, never the host's (its search domains and
+        # nameservers do not leak into pods): one nameserver, the local upstream DNS on the
+        # first node's address (upstream_dns.py), which CoreDNS (`dnsPolicy: Default`)
+        # forwards to.
         "resolvConf": str(ctx.paths.resolv_conf),
         "podLogsDir": str(ctx.paths.pod_logs),
         # The kubelet's helper chains stay, as on MicroK8s: KUBE-IPTABLES-HINT (mangle) is how
@@ -497,8 +499,9 @@ def configured_cni_plugin(layout: NodePaths) -> str:
 
 
 def write_configs(ctx: Context) -> None:
-    """Write the node's configuration files (containerd, kubelet, kube-proxy, resolv.conf),
-    and the scheduler's with the first node's.
+    """Write the node's configuration files (containerd, kubelet, kube-proxy, the Node's
+    resolv.conf), and with the first node's, the scheduler's and the Corefile of the upstream
+    DNS server that every node's resolv.conf names.
 
     The CNI configuration is Calico's install-cni's to write, as on MicroK8s.
     """
@@ -507,6 +510,7 @@ def write_configs(ctx: Context) -> None:
     (paths.config / "containerd.toml").write_text(containerd_config(ctx))
     (paths.config / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(ctx)))
     (paths.config / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config(ctx)))
-    paths.resolv_conf.write_text("# reseau-k8s: pods resolve through CoreDNS only\n")
+    paths.resolv_conf.write_text(upstream_dns.resolv_conf(ctx.node_ip))
     if ctx.this_node.is_host:
         (paths.config / "scheduler.yaml").write_text(yaml.safe_dump(scheduler_config(ctx)))
+        upstream_dns.write_config(ctx.layout, ctx.node_ip)

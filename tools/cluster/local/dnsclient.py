@@ -1,5 +1,6 @@
 """A tiny DNS client (A records over UDP): `up` asks CoreDNS, through the kube-dns ClusterIP,
-for kubernetes.default.svc.cluster.local before it says the cluster is ready.
+for kubernetes.default.svc.cluster.local (an address) and for a name outside the cluster
+(NXDOMAIN, from the local upstream) before it says the cluster is ready.
 
 Only the pieces needed for that: one question, the header's rcode, and the A records of the
 answer section (names may be compressed).
@@ -17,7 +18,12 @@ CLASS_IN = 1
 
 
 class DnsError(RuntimeError):
-    """No usable answer (timeout, malformed packet, error rcode)."""
+    """No usable answer (timeout, malformed packet, error rcode); `rcode` names the response
+    code (NXDOMAIN, SERVFAIL…) when the server did answer."""
+
+    def __init__(self, message: str, rcode: str | None = None) -> None:
+        super().__init__(message)
+        self.rcode = rcode
 
 
 def build_query(name: str, query_id: int) -> bytes:
@@ -57,7 +63,8 @@ def parse_response(packet: bytes, query_id: int) -> list[str]:
     rcode = flags & 0x000F
     if rcode != 0:
         names = {1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
-        raise DnsError(f"rcode {names.get(rcode, rcode)}")
+        name = names.get(rcode, str(rcode))
+        raise DnsError(f"rcode {name}", rcode=name)
     offset = 12
     for _ in range(qdcount):
         offset = _skip_name(packet, offset) + 4

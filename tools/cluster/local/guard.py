@@ -19,7 +19,9 @@ machine's), with its own address.
   routed anywhere else.
 - input: the pods may ask the node itself only for the apiserver and the kubelet on the node
   address, and ping it or the VXLAN tunnel address. The other nodes may reach the apiserver,
-  the kubelet and the image registry on the node address, send it VXLAN and ping it.
+  the kubelet and the image registry on the node address, send it VXLAN and ping it. On the
+  first node, the pods and the other nodes may also ask the upstream DNS (UDP and TCP 53:
+  what CoreDNS forwards to, see upstream_dns.py).
 - output: a packet of the node that a Service rule translated must land on a pod, a node or
   loopback (a hand-written EndpointSlice could otherwise lead off the machine).
 """
@@ -31,7 +33,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import Any, Final
 
-from tools.cluster.local import settings
+from tools.cluster.local import settings, upstream_dns
 from tools.cluster.local.settings import Layout
 from tools.cluster.local.state import Entry, record
 
@@ -74,6 +76,18 @@ def chains(node_ip: str, registry_port: int | None = None) -> dict[str, list[str
             f"ip daddr {node_ip} tcp dport {registry_port} accept "
             + _comment("node to image registry")
         )
+
+    # The first node (the one with the registry) runs the upstream DNS that every node's
+    # resolv.conf names: CoreDNS's `forward . /etc/resolv.conf`.
+    def to_upstream_dns(who: str) -> list[str]:
+        if registry_port is None:
+            return []
+        return [
+            f"ip daddr {node_ip} {proto} dport {upstream_dns.PORT} accept "
+            + _comment(f"{who} to upstream DNS")
+            for proto in ("udp", "tcp")
+        ]
+
     return {
         "forward": [
             f"meta nfproto ipv6 iifname {POD_INTERFACES} {REJECT} {_comment('no IPv6 from pods')}",
@@ -105,6 +119,7 @@ def chains(node_ip: str, registry_port: int | None = None) -> dict[str, list[str
             + _comment("pod to apiserver"),
             f"ip daddr {node_ip} tcp dport {settings.KUBELET_PORT} accept "
             + _comment("pod to kubelet"),
+            *to_upstream_dns("pod"),
             f"ip daddr {node_ip} meta l4proto icmp accept {_comment('ping node')}",
             f"ip daddr {pods} meta l4proto icmp accept {_comment('ping tunnel address')}",
             f"{REJECT} {_comment('no other host service for pods')}",
@@ -112,6 +127,7 @@ def chains(node_ip: str, registry_port: int | None = None) -> dict[str, list[str
         "node-input": [
             f"ct state established,related accept {_comment('replies to the node')}",
             *node_services,
+            *to_upstream_dns("node"),
             f"ip daddr {node_ip} udp dport {VXLAN_PORT} accept {_comment('VXLAN from a node')}",
             f"ip daddr {node_ip} meta l4proto icmp accept {_comment('ping from a node')}",
             f"{REJECT} {_comment('no other service for the nodes')}",

@@ -5,10 +5,11 @@ returns at once. When some components have died but the rest runs, it starts tho
 alone (the cluster's workloads stay), and waits for the cluster to be ready. Otherwise it
 checks the host, builds what is missing (cached), then starts the components as soon as what
 each one needs is ready, and returns only when every node is Ready with calico-node Ready on
-it, and CoreDNS answers a query for kubernetes.default.svc.cluster.local through the kube-dns
-ClusterIP, from the first node and from each other one (so through the VXLAN tunnel between
-nodes). Any failure stops every started component and undoes every change (`down`), then
-reports the failing component with the end of its log.
+it, and CoreDNS answers through the kube-dns ClusterIP, from the first node and from each
+other one (so through the VXLAN tunnel between nodes): an address for
+kubernetes.default.svc.cluster.local, NXDOMAIN for a name outside the cluster (forwarded to
+the local upstream DNS, see upstream_dns.py). Any failure stops every started component and
+undoes every change (`down`), then reports the failing component with the end of its log.
 
 `status` says what runs; its exit status (`status_code`) is 0 when the cluster runs and
 answers, 1 when something is down, 3 when there is no cluster (as LSB init scripts do).
@@ -49,6 +50,7 @@ from tools.cluster.local import (
     state,
     supervisor,
     teardown,
+    upstream_dns,
 )
 from tools.cluster.local.apiclient import ApiError, Client
 from tools.cluster.local.dnsclient import DnsError, resolve_a
@@ -203,12 +205,25 @@ def _nodes_ready(client: Client, names: list[str]) -> Callable[[], bool]:
 
 
 def _dns_answers() -> bool:
+    """CoreDNS answers a cluster name, and `forward` brings NXDOMAIN back from the upstream
+    for a name outside the cluster (SERVFAIL if the upstream cannot be reached)."""
     try:
-        return resolve_a(DNS_NAME, settings.DNS_SERVICE_IP, timeout=0.5) == [
+        if resolve_a(DNS_NAME, settings.DNS_SERVICE_IP, timeout=0.5) != [
             settings.KUBERNETES_SERVICE_IP
-        ]
+        ]:
+            return False
     except DnsError:
         return False
+    return _nxdomain(settings.DNS_SERVICE_IP)
+
+
+def _nxdomain(server: str) -> bool:
+    """`server` answers NXDOMAIN for the upstream's probe name."""
+    try:
+        resolve_a(upstream_dns.PROBE_NAME, server, timeout=0.5)
+    except DnsError as exc:
+        return exc.rcode == "NXDOMAIN"
+    return False
 
 
 def _dns_answers_on(layout: Layout, node: Node) -> Callable[[], bool]:
@@ -372,11 +387,21 @@ def _start(
     sup.start("etcd", components.etcd_argv(ctx))
     for node in all_nodes:
         _start_on(sup, layout, node, "containerd", components.containerd_argv(ctx.for_node(node)))
-    clock("started etcd, containerd" + (f" (on {len(all_nodes)} nodes)" if others else ""))
+    sup.start(upstream_dns.NAME, upstream_dns.argv(ctx.bin("coredns"), layout))
+    clock(
+        "started etcd, containerd"
+        + (f" (on {len(all_nodes)} nodes)" if others else "")
+        + f", {upstream_dns.NAME}"
+    )
 
     _wait("etcd health", "etcd", _etcd_healthy(layout, node_ip), sup, layout, 30)
     sup.start("kube-apiserver", components.apiserver_argv(ctx))
     clock("etcd healthy; started kube-apiserver")
+    _wait(
+        f"NXDOMAIN from {node_ip}:{upstream_dns.PORT}", upstream_dns.NAME,
+        lambda: _nxdomain(node_ip), sup, layout, 30,
+    )  # fmt: skip
+    clock(f"{upstream_dns.NAME} answers NXDOMAIN at {node_ip}:{upstream_dns.PORT}")
 
     store = store_future.result()
     # `python -m tools.cluster.local.registry`, from the repository (where -m finds it).
@@ -451,12 +476,16 @@ def _start(
         if failure.component != "coredns":
             raise
         raise ComponentFailed(
-            "coredns", f"{failure.args[0].splitlines()[0]} ({_coredns_state(admin)})",
+            "coredns",
+            f"{failure.args[0].splitlines()[0]}: no address for {DNS_NAME} or no NXDOMAIN for "
+            f"{upstream_dns.PROBE_NAME} (forwarded to {upstream_dns.NAME}) "
+            f"({_coredns_state(admin)})",
             _coredns_log(layout),
         ) from None  # fmt: skip
     clock(
-        f"CoreDNS answers {DNS_NAME} at {settings.DNS_SERVICE_IP}"
-        + (" from every node" if others else "")
+        f"CoreDNS answers {DNS_NAME} at {settings.DNS_SERVICE_IP}, and NXDOMAIN from "
+        f"{upstream_dns.NAME} for {upstream_dns.PROBE_NAME}"
+        + (", from every node" if others else "")
     )
 
     server_version = admin.get_json("/version")["gitVersion"]
@@ -750,6 +779,7 @@ def _restart(layout: Layout, health: Health, clock: Clock) -> ClusterInfo:
 _START_ORDER = (
     "etcd",
     "containerd",
+    "upstream-dns",
     "kube-apiserver",
     "registry",
     "kube-controller-manager",

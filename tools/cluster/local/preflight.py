@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.cluster.local import calico, guard, network, nodes, settings
+from tools.cluster.local import calico, guard, network, nodes, settings, upstream_dns
 
 LISTEN = "0A"
 
@@ -46,6 +46,7 @@ def ports(node_ip: str) -> list[Port]:
         Port(lo, settings.KUBELET_HEALTHZ_PORT, "kubelet (healthz)"),
         Port(lo, settings.KUBE_PROXY_METRICS_PORT, "kube-proxy (metrics)"),
         Port(lo, settings.KUBE_PROXY_HEALTHZ_PORT, "kube-proxy (healthz)"),
+        Port(node_ip, upstream_dns.PORT, upstream_dns.NAME),
     ]
 
 

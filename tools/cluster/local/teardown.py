@@ -8,7 +8,7 @@ resource that never came to exist. Order matters:
 2. the pods' containers: every process in the kubelets' cgroup tree (only pods live there);
 3. every node's containerd, then its shims (they stay in the session of the containerd we
    started);
-4. the apiserver and the registry, then etcd;
+4. the apiserver, the registry and the upstream DNS, then etcd;
 5. mounts under the state directory (the other nodes' namespace files among them: with their
    processes gone, their namespaces go, and everything in them: interfaces, routes, iptables
    and nftables rules, mounts), the kubelets' log links and libcni's cache entries,
@@ -42,15 +42,17 @@ from tools.cluster.local import (
     settings,
     state,
     supervisor,
+    upstream_dns,
 )
 from tools.cluster.local.components import CGROUP_ROOT
 from tools.cluster.local.settings import Layout
 
 # Stop order, in tiers stopped together: the clients of containerd and of the apiserver, then
-# (after the pods' containers) containerd, then the apiserver and the registry, then etcd.
+# (after the pods' containers) containerd, then the apiserver, the registry and the upstream
+# DNS, then etcd.
 NODE_TIER = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager")
 RUNTIME_TIER = ("containerd",)
-STORAGE_TIERS = (("kube-apiserver", "registry"), ("etcd",))
+STORAGE_TIERS = (("kube-apiserver", "registry", upstream_dns.NAME), ("etcd",))
 SHIM_SOCKET_DIR = Path("/run/containerd/s")
 # The programs of the cluster (a kubectl naming the admin kubeconfig is not one of them).
 COMPONENT_BINARIES = frozenset(
@@ -63,6 +65,7 @@ COMPONENT_BINARIES = frozenset(
         "kube-scheduler",
         "kubelet",
         "kube-proxy",
+        "coredns",  # the upstream DNS (CoreDNS's own pods do not name the state directory)
     }
 )
 
