@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from tools.cluster.contract import Capability, ClusterInfo
 from tools.cluster.kubectl import kubectl_binary
 from tools.doctest import failures, isolation, shims
@@ -33,7 +31,7 @@ from tools.doctest.interrupt import Interruption
 from tools.doctest.parser import Block, ParsedPage
 from tools.doctest.render import RenderedPage
 from tools.doctest.report import CASCADE, ExampleResult
-from tools.doctest.schedule import PageJob
+from tools.doctest.schedule import PageJob, skip_at_example
 from tools.doctest.shell import BashSession
 from tools.doctest.update import Updates
 
@@ -334,7 +332,7 @@ class PageRuntime:
         reason = self.skip_reason(block)
         if reason is not None:
             rec.status, rec.reason = "skipped", reason
-            raise _skip(reason)
+            raise skip_at_example(reason)
         t = time.monotonic()
         try:
             self.start()  # the page's set-up is not the example's time
@@ -462,12 +460,3 @@ class PageRuntime:
         if failed:
             message += "\n  could not put back: " + "; ".join(failed)
         return [message]
-
-
-def _skip(reason: str) -> BaseException:
-    # Reported at the example's page and line (`SKIPPED … docs/fr/…md:42: reason`), not at
-    # this file; `_use_item_location` is how pytest's own skip marks do it.
-    try:
-        return pytest.skip.Exception(reason, _use_item_location=True)
-    except TypeError:  # an older pytest
-        return pytest.skip.Exception(reason)

@@ -110,9 +110,7 @@ class PageJob:
 
 def _replay(status: str, message: str | None) -> str | None:
     if status == SKIPPED:
-        from tools.doctest.page import _skip
-
-        raise _skip(message or "skipped")
+        raise skip_at_example(message or "skipped")
     if status == ERROR:
         return f"doctest harness error: {message}"
     return message
@@ -181,3 +179,13 @@ class Scheduler:
 
     def unfinished(self) -> bool:
         return any(not job.done.is_set() for job in self.jobs)
+
+
+def skip_at_example(reason: str) -> BaseException:
+    """The exception that skips the running example."""
+    # Reported at the example's page and line (`SKIPPED … docs/fr/…md:42: reason`), not at
+    # this file; `_use_item_location` is how pytest's own skip marks do it.
+    try:
+        return pytest.skip.Exception(reason, _use_item_location=True)
+    except TypeError:  # an older pytest
+        return pytest.skip.Exception(reason)
