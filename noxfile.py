@@ -241,7 +241,7 @@ def add_locale(session: nox.Session) -> None:
 
 @nox.session
 def cluster(session: nox.Session) -> None:
-    """The local cluster: `nox -s cluster -- up|down|status|bench`."""
+    """The local cluster: `nox -s cluster -- up|down|status|bench|build`."""
     _install(session, "test")
     _run_cluster(session, *(session.posargs or ["status"]))
 

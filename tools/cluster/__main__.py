@@ -1,4 +1,4 @@
-"""`python -m tools.cluster up|down|status|bench` (what `nox -s cluster -- …` runs).
+"""`python -m tools.cluster up|down|status|bench|build` (what `nox -s cluster -- …` runs).
 
 up      start the local cluster (idempotent), print the kubeconfig path at the end;
         --nodes N (1 to 3, default 2): the first node is this machine, the others
@@ -7,6 +7,7 @@ down    stop it and remove everything it created
 status  what runs, the versions, the kubeconfig path; exits 0 when the cluster runs and
         answers, 1 when something is down, 3 when there is no cluster
 bench   cold build time, `up` and `down` times for 1 and 2 nodes, resident memory (bench.py)
+build   build (or find in the cache) the components and the stand-in images, start nothing
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.cluster", description="The local Kubernetes cluster."
     )
-    parser.add_argument("command", choices=("up", "down", "status", "bench"))
+    parser.add_argument("command", choices=("up", "down", "status", "bench", "build"))
     parser.add_argument(
         "--measure-build",
         action="store_true",
@@ -55,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kubeconfig: {cluster.kubeconfig}")
         elif args.command == "down":
             lifecycle.down(progress)
+        elif args.command == "build":
+            from tools.cluster.local import images
+
+            binaries = build.ensure_binaries(progress)
+            store = images.ensure_images(progress)
+            print(f"binaries in {binaries.bin_dir}, images in {store}")
         elif args.command == "status":
             text, code = lifecycle.status()
             print(text)
