@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -137,3 +138,19 @@ def test_a_pinned_toolchain_builds_that_component_only(gomod: Path) -> None:
     go_mod = gomod / "calico" / "go.mod"
     go_mod.write_text(go_mod.read_text().replace("toolchain go1.23.12", "toolchain go1.23.11"))
     assert build.component_key(calico, TOOLCHAIN, gomod) != before
+
+
+def test_a_module_not_yet_downloaded_is_an_error_not_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an empty module cache, Go names no directory for the module: that must stop the
+    build with the module's name, never be read as "." (seen on a fresh machine:
+    `calico: cannot read manifests/calico.yaml`)."""
+    fake = tmp_path / "go"
+    fake.write_text("#!/bin/sh\nexit 0\n")  # answers nothing, as for a module not downloaded
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    calico = next(c for c in build.COMPONENTS if c.name == "calico")
+    wanted = re.escape("cannot locate github.com/projectcalico/calico")
+    with pytest.raises(build.BuildError, match=wanted):
+        build._module_dir(calico)

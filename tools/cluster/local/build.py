@@ -462,16 +462,22 @@ def _run_go_build(component: Component, version: str, out_dir: Path, progress: P
 def _module_dir(component: Component) -> Path:
     """Where the Go module cache holds the pinned upstream module (downloaded if needed)."""
     env = dict(_go_env(component), GOFLAGS="-mod=readonly")
+    # `go mod download`, not `go list -m`: on an empty module cache the latter prints an
+    # empty Dir (the module is not downloaded yet), which would read as the current directory.
     result = subprocess.run(
-        ["go", "list", "-m", "-f", "{{.Dir}}", component.module],
+        ["go", "mod", "download", "-json", component.module],
         cwd=GOMOD_DIR / component.name,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    directory = Path(result.stdout.strip())
-    if result.returncode != 0 or not directory.is_dir():
+    try:
+        found = str(json.loads(result.stdout or "{}").get("Dir") or "")
+    except ValueError:
+        found = ""
+    directory = Path(found)
+    if result.returncode != 0 or not found or not directory.is_dir():
         raise BuildError(
             f"cannot locate {component.module} for {component.name}: {result.stderr.strip()}"
         )
