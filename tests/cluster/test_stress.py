@@ -33,6 +33,16 @@ BURN = "import time\nend = time.monotonic() + float(__import__('sys').argv[1])\n
 )
 
 
+CLI = [sys.executable, "-m", "tools.cluster"]
+
+
+def _env() -> dict[str, str]:
+    """The repository importable, and the stress switch off for the tests it runs."""
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    env.pop("RESEAU_K8S_STRESS_TEST", None)
+    return env
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -43,8 +53,7 @@ def built() -> None:
     """The components and images, built before the cores get busy: on a fresh machine the
     first build takes many minutes, and under the hog it would outlast HOG_LIMIT. What is
     measured under load is `up` and the cluster, not the compiler."""
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    assert _run([sys.executable, "-m", "tools.cluster", "build"], env) == 0
+    assert _run([*CLI, "build"], _env()) == 0
 
 
 @pytest.fixture
@@ -75,12 +84,10 @@ def _run(argv: list[str], env: dict[str, str] | None = None) -> int:
 def test_up_and_the_cluster_tests_with_both_cores_busy(
     busy_cores: list[subprocess.Popen[bytes]],
 ) -> None:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    env.pop("RESEAU_K8S_STRESS_TEST", None)
-    cli = [sys.executable, "-m", "tools.cluster"]
-    assert _run([*cli, "down"], env) == 0
+    env = _env()
+    assert _run([*CLI, "down"], env) == 0
     t = time.monotonic()
-    assert _run([*cli, "up"], env) == 0
+    assert _run([*CLI, "up"], env) == 0
     up_seconds = time.monotonic() - t
     tests = [
         sys.executable, "-m", "pytest", "tests/cluster", "-p", "no:cacheprovider", "-q",
